@@ -1,0 +1,1 @@
+"""Instructor tooling: sandboxed autograding of the course's nbgrader assignments."""
