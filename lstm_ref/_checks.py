@@ -42,6 +42,10 @@ def _fmt(shape: Sequence[object]) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+def _dims(n: int) -> str:
+    return f"{n} dimension" + ("" if n == 1 else "s")
+
+
 def check_shape(name: str, arr: np.ndarray, expected: Sequence[object]) -> None:
     """Check ``arr.shape`` against ``expected``, whose entries are ints or labels.
 
@@ -50,8 +54,8 @@ def check_shape(name: str, arr: np.ndarray, expected: Sequence[object]) -> None:
     """
     if arr.ndim != len(expected):
         raise ValueError(
-            f"{name} must have {len(expected)} dimensions with shape {_fmt(expected)}, "
-            f"got {arr.ndim} dimensions with shape {_fmt(arr.shape)}"
+            f"{name} must have {_dims(len(expected))} with shape {_fmt(expected)}, "
+            f"got {_dims(arr.ndim)} with shape {_fmt(arr.shape)}"
         )
     for size, want in zip(arr.shape, expected, strict=True):
         if isinstance(want, (int, np.integer)) and size != want:

@@ -19,9 +19,9 @@ def load_fine_foods(clean: bool = True):
 
     Provenance: R package ``modeldata`` (Kuhn, MIT licence), data set
     ``small_fine_foods``: a subset of the Amazon Fine Food Reviews of McAuley &
-    Leskovec (2013), https://snap.stanford.edu/data/web-FineFoods.html. The training
-    part (4,000 reviews) holds every review of 10 products; the test part (1,000) one
-    review each of 500 other products, so the split tests generalisation to new products.
+    Leskovec (2013), https://snap.stanford.edu/data/web-FineFoods.html, split by the
+    source into 4,000 training and 1,000 test reviews. Every review is of a different
+    product (5,000 distinct product ids), so no product appears in both parts.
     Shipped as ``lstm_ref/data/fine_foods.csv.gz`` (made by ``extract_fine_foods.py``
     in the same folder; licence and citation in ``lstm_ref/data/README.md``).
 
