@@ -78,5 +78,99 @@ class Part:
     compare: Callable[[Any, Any], str | None] = field(default=compare_arrays)
 
 
-#: assignment name -> its re-checked parts. Filled in with the assignments.
-PARTS: dict[str, list[Part]] = {}
+def compare_mapping(got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
+    """Like :func:`compare_arrays` for a dict of arrays: same keys, each value matching."""
+    if not isinstance(got, dict):
+        return f"expected a dict, got {type(got).__name__}"
+    if sorted(map(str, got)) != sorted(map(str, want)):
+        return f"keys {sorted(map(str, got))}, expected {sorted(map(str, want))}"
+    for key in want:
+        reason = compare_arrays(got[key], want[key], rtol=rtol, atol=atol)
+        if reason:
+            return f"{key!r}: {reason}"
+    return None
+
+
+def compare_float32(got: Any, want: Any) -> str | None:
+    """:func:`compare_arrays` with a tolerance that suits float32 arithmetic."""
+    return compare_arrays(got, want, rtol=1e-4, atol=1e-5)
+
+
+# ----------------------------------------------------------------- input generators
+def _normal(rng: np.random.Generator, *shape: int, scale: float = 1.0,
+            dtype: Any = np.float64) -> np.ndarray:
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+def _sizes(rng: np.random.Generator, n: int, low: int = 1, high: int = 6) -> list[int]:
+    return [int(v) for v in rng.integers(low, high, size=n)]
+
+
+def _sigmoid_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [
+        (_normal(rng, *_sizes(rng, 2), scale=20.0),),
+        (_normal(rng, *_sizes(rng, 3), scale=5.0, dtype=np.float32),),
+        (np.array([-1e4, -800.0, -40.0, 0.0, 40.0, 800.0, 1e4]),),
+    ]
+
+
+def _step_inputs(rng: np.random.Generator, blocks: int, *, cell: bool = False,
+                 gru_bias: bool = False, gates: bool = False) -> list[tuple]:
+    """Arguments of rnn_step (blocks=1), lstm_step (4, cell=True), lstm_gates (4,
+    gates=True) or gru_step (3, gru_bias=True), on a few random sizes."""
+    out = []
+    for k in range(3):
+        N, D, H = (1, 1, 1) if k == 0 else _sizes(rng, 3)
+        x, h = _normal(rng, N, D), _normal(rng, N, H)
+        W, U = _normal(rng, D, blocks * H), _normal(rng, H, blocks * H)
+        b = _normal(rng, 2, blocks * H) if gru_bias else _normal(rng, blocks * H)
+        if gates:
+            out.append((x, h, W, U, b))
+        elif cell:
+            out.append((x, h, _normal(rng, N, H), W, U, b))
+        else:
+            out.append((x, h, W, U, b))
+    return out
+
+
+def _lstm_cell_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for k in range(3):
+        D, H = (1, 1) if k == 0 else _sizes(rng, 2)
+        weights = {}
+        for g in "fico":
+            weights[f"W{g}"] = _normal(rng, H, H + D)
+            weights[f"b{g}"] = _normal(rng, H)
+        out.append((_normal(rng, D), _normal(rng, H), _normal(rng, H), weights))
+    return out
+
+
+def _count_inputs(kinds: tuple[str, ...]) -> Callable[[np.random.Generator], list[tuple]]:
+    def make(rng: np.random.Generator) -> list[tuple]:
+        return [(kind, 1, 1) for kind in kinds] + [
+            (kind, *_sizes(rng, 2, 1, 300)) for kind in kinds for _ in range(2)]
+    return make
+
+
+def _parts() -> dict[str, list[Part]]:
+    import lstm_ref
+
+    return {
+        "ch02_lstm_cell": [
+            Part("sigmoid_tests", "sigmoid", _sigmoid_inputs, lstm_ref.sigmoid),
+            Part("lstm_cell_tests", "lstm_cell", _lstm_cell_inputs, lstm_ref.lstm_cell),
+            Part("lstm_gates_tests", "lstm_gates",
+                 lambda rng: _step_inputs(rng, 4, gates=True),
+                 lambda *a: {k: v.copy() for k, v in lstm_ref.lstm_gates(*a).items()},
+                 compare_mapping),
+            Part("lstm_step_tests", "lstm_step", lambda rng: _step_inputs(rng, 4, cell=True),
+                 lstm_ref.lstm_step),
+            Part("count_params_tests", "count_params", _count_inputs(("rnn", "lstm")),
+                 lstm_ref.count_params),
+        ],
+    }
+
+
+#: assignment name -> its re-checked parts. Several parts may share a ``grade_id`` (a test
+#: cell that checks two functions); each must pass for that cell to keep its points.
+PARTS: dict[str, list[Part]] = _parts()
