@@ -91,6 +91,31 @@ def compare_mapping(got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e
     return None
 
 
+def compare_nested(got: Any, want: Any, *, rtol: float = 1e-6, atol: float = 1e-9) -> str | None:
+    """Compare nested results: lists and tuples item by item (same type, same length),
+    dicts key by key, Python or NumPy real scalars by value, arrays by
+    :func:`compare_arrays`."""
+    if isinstance(want, (list, tuple)):
+        if type(got) is not type(want) or len(got) != len(want):
+            return (f"expected a {type(want).__name__} of {len(want)} items, got "
+                    f"{type(got).__name__}")
+        for k, (g, w) in enumerate(zip(got, want, strict=True)):
+            reason = compare_nested(g, w, rtol=rtol, atol=atol)
+            if reason:
+                return f"item {k}: {reason}"
+        return None
+    if isinstance(want, dict):
+        return compare_mapping(got, want, rtol=rtol, atol=atol)
+    if isinstance(want, (float, np.floating)):
+        if isinstance(got, (bool, np.bool_)) or not isinstance(
+                got, (int, float, np.integer, np.floating)):
+            return f"expected a number, got {type(got).__name__}"
+        if not np.isfinite(got) or abs(float(got) - float(want)) > atol + rtol * abs(float(want)):
+            return "wrong value"
+        return None
+    return compare_arrays(got, want, rtol=rtol, atol=atol)
+
+
 def compare_float32(got: Any, want: Any) -> str | None:
     """:func:`compare_arrays` with a tolerance that suits float32 arithmetic."""
     return compare_arrays(got, want, rtol=1e-4, atol=1e-5)
@@ -152,10 +177,69 @@ def _count_inputs(kinds: tuple[str, ...]) -> Callable[[np.random.Generator], lis
     return make
 
 
+# ----------------------------------------------------------------- references not in lstm_ref
+def bptt_hidden_grads(hs: np.ndarray, recurrent_kernel: np.ndarray,
+                      dh_last: np.ndarray) -> np.ndarray:
+    """dL/dh_t for every t (N, T, H) of a tanh RNN whose loss reads only h_{T-1}."""
+    grads = np.zeros(hs.shape)
+    grads[:, -1] = dh_last
+    for t in range(hs.shape[1] - 1, 0, -1):
+        grads[:, t - 1] = (grads[:, t] * (1.0 - hs[:, t] ** 2)) @ recurrent_kernel.T
+    return grads
+
+
+def grad_norm_ratios(grads: np.ndarray) -> np.ndarray:
+    """rho(d) (T,): mean per-example gradient norm d steps back over the one at lag 0."""
+    per_lag = np.linalg.norm(grads, axis=2).mean(axis=0)[::-1]
+    return per_lag / per_lag[0]
+
+
+def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> tuple[list, float]:
+    """Scale all arrays by max_norm / max(global norm, max_norm); return them and the norm."""
+    norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
+    return [g * (max_norm / max(norm, max_norm)) for g in grads], norm
+
+
+def _bptt_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for k in range(3):
+        N, H = (1, 1) if k == 0 else _sizes(rng, 2, 1, 5)
+        T = 1 if k == 0 else int(rng.integers(2, 15))
+        out.append((np.tanh(_normal(rng, N, T, H)), _normal(rng, H, H), _normal(rng, N, H)))
+    return out
+
+
+def _ratio_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(_normal(rng, N, T, H) * np.logspace(-4, 0, T)[None, :, None],)
+            for N, T, H in ([1, 1, 1], _sizes(rng, 3, 1, 9), _sizes(rng, 3, 2, 9))]
+
+
+def _clip_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for factor in (0.1, 0.7, 2.0):
+        grads = [_normal(rng, *_sizes(rng, int(rng.integers(1, 4)), 1, 5))
+                 for _ in range(int(rng.integers(1, 5)))]
+        norm = float(np.sqrt(sum((g ** 2).sum() for g in grads)))
+        out.append((grads, factor * norm))
+    out.append(([np.zeros((2, 3)), np.zeros(4)], 1.0))
+    return out
+
+
 def _parts() -> dict[str, list[Part]]:
     import lstm_ref
 
     return {
+        "ch01_vanishing_gradients": [
+            Part("sigmoid_tests", "sigmoid", _sigmoid_inputs, lstm_ref.sigmoid),
+            Part("rnn_step_tests", "rnn_step", lambda rng: _step_inputs(rng, 1),
+                 lstm_ref.rnn_step),
+            Part("bptt_hidden_grads_tests", "bptt_hidden_grads", _bptt_inputs,
+                 bptt_hidden_grads),
+            Part("grad_norm_ratios_tests", "grad_norm_ratios", _ratio_inputs,
+                 grad_norm_ratios),
+            Part("clip_by_global_norm_tests", "clip_by_global_norm", _clip_inputs,
+                 clip_by_global_norm, compare_nested),
+        ],
         "ch02_lstm_cell": [
             Part("sigmoid_tests", "sigmoid", _sigmoid_inputs, lstm_ref.sigmoid),
             Part("lstm_cell_tests", "lstm_cell", _lstm_cell_inputs, lstm_ref.lstm_cell),
