@@ -1,0 +1,70 @@
+"""Command line: ``python -m course_grader grade <assignment> [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_grader",
+        description="Sandboxed autograding of the course's nbgrader assignments.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade every submitted/<student>/<assignment>/")
+    g.add_argument("assignment")
+    g.add_argument("--root", default=".", help="course folder (default: current folder)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="students graded at a time (default: min(2, CPUs))")
+    g.add_argument("--only", default=None,
+                   help="comma-separated student ids to (re)grade; the others keep "
+                        "their last results")
+    d = Settings()
+    g.add_argument("--cell-timeout", type=int, default=d.cell_timeout,
+                   help=f"seconds per cell before it is interrupted (default {d.cell_timeout})")
+    g.add_argument("--kernel-timeout", type=int, default=d.kernel_seconds,
+                   help=f"seconds per notebook before its kernel is killed "
+                        f"(default {d.kernel_seconds})")
+    g.add_argument("--recheck-timeout", type=int, default=d.recheck_seconds,
+                   help=f"seconds for the out-of-kernel re-check (default {d.recheck_seconds})")
+    g.add_argument("--student-timeout", type=int, default=None,
+                   help="seconds for everything of one student (default: kernel + re-check "
+                        "+ 90)")
+    sub.add_parser("check-sandbox", help="check that the grading sandbox works here")
+    args = parser.parse_args(argv)
+
+    from .sandbox import SandboxUnavailable, check_sandbox
+
+    if args.command == "check-sandbox":
+        try:
+            check_sandbox()
+        except SandboxUnavailable as err:
+            print(f"ERROR: {err}", file=sys.stderr)
+            return 2
+        print("the grading sandbox works")
+        return 0
+
+    from .batch import GradingError, grade_assignment
+
+    student_seconds = args.student_timeout or (args.kernel_timeout + args.recheck_timeout + 90)
+    settings = Settings(cell_timeout=args.cell_timeout, kernel_seconds=args.kernel_timeout,
+                        recheck_seconds=args.recheck_timeout, student_seconds=student_seconds)
+    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        grade_assignment(args.root, args.assignment, settings=settings, workers=args.workers,
+                         only=only)
+    except SandboxUnavailable as err:
+        print(f"ERROR: refusing to grade: {err}", file=sys.stderr)
+        return 2
+    except GradingError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

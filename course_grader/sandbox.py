@@ -1,0 +1,266 @@
+"""The bubblewrap sandbox every piece of student code runs in.
+
+A student's kernel (and the out-of-kernel re-check) starts through::
+
+    timeout -s KILL <seconds> prlimit --as=... --nproc=... --fsize=... --core=0 \
+        bwrap --unshare-all --uid 1000 --gid 1000 --cap-drop ALL \
+              --die-with-parent --new-session --clearenv ... -- python ...
+
+Inside: ``/usr``, the Python installation and the virtual environment read-only; a private
+``/tmp`` and a private working folder (``/home/student``), both size-limited tmpfs, holding
+read-only copies of the submission's regular non-notebook files; no network, no other
+process, nothing of the course (``solutions/``, ``gradebook.db``, ``lstm_ref``'s source).
+The kernel talks to the grader over Unix sockets (``"transport": "ipc"``) in a per-kernel
+folder bound into the sandbox, and is interrupted by message (a signal from outside does
+not cross the PID namespace).
+
+Everything fails closed: without a working ``bwrap`` the grader refuses to run anything.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Dict, Instance, Unicode
+
+#: The working folder of the sandboxed process (a tmpfs).
+HOME = "/home/student"
+
+INSTALL_HINT = (
+    "bubblewrap (bwrap) is required to grade: the grader never runs student code outside "
+    "its sandbox. Install it (Debian/Ubuntu: `sudo apt-get install -y bubblewrap`, or "
+    "`make sysdeps` as root) and try again."
+)
+
+# Environment variables handed into the sandbox when the grader has them.
+_PASS_ENV = (
+    "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "PYTHONHASHSEED", "MPLBACKEND",
+    "PYDEVD_DISABLE_FILE_VALIDATION", "JUPYTER_PLATFORM_DIRS", "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS", "LANG",
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or does not work here: grading must not go on."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed process.
+
+    Attributes
+    ----------
+    seconds : int
+        Wall-clock limit; ``timeout -s KILL`` ends the whole sandbox after it.
+    memory : int
+        Address-space limit in bytes (``RLIMIT_AS``; TensorFlow needs a few GB of it).
+    nproc : int
+        ``RLIMIT_NPROC`` (processes and threads; the kernel ignores it for root).
+    file_size : int
+        Largest file the process may write, in bytes (``RLIMIT_FSIZE``).
+    tmpfs : int
+        Size of each of the sandbox's tmpfs folders (``/tmp``, the working folder).
+    """
+
+    seconds: int = 300
+    memory: int = 6 * 2**30
+    nproc: int = 1024
+    file_size: int = 128 * 2**20
+    tmpfs: int = 256 * 2**20
+
+
+def bwrap_path() -> str | None:
+    """Absolute path of bwrap, or None."""
+    for cand in (shutil.which("bwrap"), "/usr/bin/bwrap"):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def _ro_roots() -> list[str]:
+    """Folders bound read-only so that this Python (and its venv) runs inside."""
+    roots = ["/usr"]
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))):
+        p = os.path.realpath(p)
+        if p and p != "/" and not any(p == r or p.startswith(r + os.sep) for r in roots):
+            roots.append(p)
+    # also the unresolved venv prefix (sys.executable is a symlink inside it)
+    if sys.prefix not in roots and not sys.prefix.startswith("/usr/"):
+        roots.append(sys.prefix)
+    return roots
+
+
+def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a sandboxed process (nothing else leaks in)."""
+    env = {
+        "PATH": f"{os.path.join(sys.prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": HOME, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+        "MPLCONFIGDIR": "/tmp/matplotlib", "KERAS_HOME": "/tmp/keras",
+        "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+        "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
+    }
+    for k in _PASS_ENV:
+        if k in os.environ:
+            env[k] = os.environ[k]
+    env.update(extra or {})
+    return env
+
+
+def sandbox_argv(cmd: list[str], *, limits: Limits, files: dict[str, str] | None = None,
+                 rw_dir: str | None = None, ro_files: dict[str, str] | None = None,
+                 env: dict[str, str] | None = None) -> list[str]:
+    """Wrap ``cmd`` so that it runs in the sandbox.
+
+    Parameters
+    ----------
+    cmd : list of str
+        The command to run inside (absolute paths, or names on the sandbox's PATH).
+    limits : Limits
+        Time, memory, process and size limits.
+    files : dict, optional
+        ``relative path in the working folder -> source path``: read-only copies of the
+        submission's files.
+    rw_dir : str, optional
+        A host folder bound read-write at the same path (the kernel's sockets).
+    ro_files : dict, optional
+        ``absolute path inside -> source path``: more read-only files (grader scripts).
+    env : dict, optional
+        Extra environment variables.
+    """
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise SandboxUnavailable(INSTALL_HINT)
+    argv = [
+        shutil.which("timeout") or "timeout", "-s", "KILL", str(int(limits.seconds)),
+        shutil.which("prlimit") or "prlimit", f"--as={limits.memory}",
+        f"--nproc={limits.nproc}", f"--fsize={limits.file_size}", "--core=0", "--",
+        bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
+        "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
+    ]
+    for k, v in sandbox_env(env).items():
+        argv += ["--setenv", k, v]
+    for root in _ro_roots():
+        argv += ["--ro-bind", root, root]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if os.path.islink(f"/{link}"):
+            argv += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        elif os.path.isdir(f"/{link}"):
+            argv += ["--ro-bind", f"/{link}", f"/{link}"]
+    for etc in ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types"):
+        argv += ["--ro-bind-try", etc, etc]
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
+             "--size", str(limits.tmpfs), "--tmpfs", HOME]
+    for rel, src in sorted((files or {}).items()):
+        argv += ["--ro-bind", src, os.path.join(HOME, rel)]
+    for dest, src in sorted((ro_files or {}).items()):
+        argv += ["--ro-bind", src, dest]
+    if rw_dir:
+        argv += ["--bind", rw_dir, rw_dir]
+    argv += ["--chdir", HOME, "--", *cmd]
+    return argv
+
+
+_libc = None
+
+
+def die_with_parent() -> None:
+    """``preexec_fn``: SIGKILL this child when the process (thread) that forked it dies.
+
+    So a grading worker killed for running too long takes its kernel along (the kernel's
+    ``timeout`` and ``bwrap --die-with-parent`` do the rest).
+    """
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@functools.lru_cache(maxsize=1)
+def check_sandbox() -> None:
+    """Start a trivial sandboxed Python once; raise SandboxUnavailable if that fails."""
+    if bwrap_path() is None:
+        raise SandboxUnavailable(INSTALL_HINT)
+    for tool in ("timeout", "prlimit"):
+        if shutil.which(tool) is None:
+            raise SandboxUnavailable(f"`{tool}` (coreutils/util-linux) is missing.")
+    secret = os.path.abspath("gradebook.db")
+    probe = (f"import os; assert not os.path.exists({secret!r}); "
+             "print('sandbox-ok', os.getcwd())")
+    argv = sandbox_argv([sys.executable, "-c", probe], limits=Limits(seconds=60))
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise SandboxUnavailable(f"the sandbox does not start: {err}. {INSTALL_HINT}") from err
+    if res.returncode != 0 or "sandbox-ok" not in res.stdout:
+        raise SandboxUnavailable(
+            "bwrap is installed but a sandboxed Python did not run "
+            f"(exit {res.returncode}): {res.stderr.strip()[-400:]}\n"
+            "User namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1) "
+            "or the container may forbid them.")
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel always runs inside the sandbox.
+
+    Whatever kernel the notebook names, the kernel is this Python's ipykernel, started
+    through :func:`sandbox_argv`, talking over ``ipc`` sockets in a private folder.
+    """
+
+    sandbox_files = Dict(help="relative path in the working folder -> host source path")
+    limits = Instance(Limits, allow_none=True)
+    rundir = Unicode("")
+
+    def __init__(self, **kwargs):
+        kwargs.pop("kernel_name", None)
+        super().__init__(**kwargs)
+        if self.limits is None:
+            self.limits = Limits()
+        self.rundir = tempfile.mkdtemp(prefix="lstm-grader-k")
+        os.chmod(self.rundir, 0o700)
+        self.transport = "ipc"
+        self.ip = os.path.join(self.rundir, "k")
+        self.connection_file = os.path.join(self.rundir, "kernel.json")
+        self.cache_ports = False
+        self._kernel_spec = KernelSpec(
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name="Python 3 (grading sandbox)", language="python",
+            interrupt_mode="message", env={}, metadata={})
+
+    @property
+    def kernel_spec(self):
+        return self._kernel_spec
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return sandbox_argv(cmd, limits=self.limits, files=dict(self.sandbox_files),
+                            rw_dir=self.rundir)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        check_sandbox()
+        kw["preexec_fn"] = die_with_parent
+        # bwrap --clearenv builds the kernel's environment; the launcher's needs only PATH
+        kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        # what the kernel writes to its own stdout/stderr (not to the notebook) is dropped:
+        # a student must not be able to flood the grader's terminal or log
+        kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self.rundir:
+            shutil.rmtree(self.rundir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources

@@ -1,0 +1,466 @@
+"""Grading of ONE student, in a process of its own (started by :mod:`course_grader.batch`).
+
+Steps: copy the submission into a private staging folder (regular files only, nothing
+that shadows a module, size limits); nbgrader ``autograde`` of that copy (kernel in the
+sandbox); the out-of-kernel re-check; nbgrader ``generate_feedback`` (sanitised); the
+result as JSON in the state folder. Every outcome, including "no notebook", ends in the
+same JSON, so the batch always has a row for the student.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+
+import nbformat
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+
+from .config import Settings, grading_config
+from .execute import submission_files
+from .preprocessors import _norm, fingerprints
+from .recheck import recheck
+from .sandbox import Limits
+
+MAX_NOTEBOOK_BYTES = 30 * 2**20
+MAX_FILE_BYTES = 50 * 2**20
+MAX_FILES = 200
+# files beside the notebook that Python or IPython would pick up by themselves
+_RISKY = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.py|/)|\.pth$|_config\.(py|json)$")
+# rebinding these modules' attributes in a learner's cell counts as tampering
+_MODULES = {"np", "numpy", "builtins", "__builtins__", "math"}
+_SUSPECT_CALLS = {"os.kill", "os.killpg", "os._exit", "signal.signal", "os.system",
+                  "ctypes.CDLL", "subprocess.run", "subprocess.Popen", "os.fork",
+                  "sys.settrace", "sys.setprofile"}
+
+
+@dataclass
+class StudentResult:
+    """What one student's grading produced (also the JSON state file)."""
+
+    student_id: str
+    status: str = "failed"        # graded | missing | misnamed | failed | timeout
+    reason: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    parts: dict = field(default_factory=dict)      # grade_id -> score
+    part_reasons: dict = field(default_factory=dict)
+    flags: list = field(default_factory=list)
+    seconds: float = 0.0
+    recheck_seconds: float = 0.0
+
+
+# ---------------------------------------------------------------------------- staging
+def shadows_module(rel: str) -> bool:
+    """True if a file at ``rel`` (relative to the notebook) would shadow a module."""
+    top = rel.split("/", 1)[0]
+    if "/" in rel:                       # inside a folder: the folder is a package name
+        name = top
+    elif top.endswith(".py"):
+        name = top[:-3]
+    elif top.endswith((".so", ".pyd", ".pyc")):
+        name = top.split(".", 1)[0]
+    else:
+        return False
+    if not name.isidentifier():
+        return False
+    if name in sys.stdlib_module_names or name in ("lstm_ref", "course_grader"):
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return True
+
+
+def stage_submission(src: str, dest: str, notebook: str) -> dict:
+    """Copy a submission folder into ``dest`` keeping only what is safe to grade.
+
+    Returns ``{"notebook": bool, "other_notebooks": [...], "dropped": [...], "problem": str}``.
+    """
+    info = {"notebook": False, "other_notebooks": [], "dropped": [], "problem": ""}
+    os.makedirs(dest, exist_ok=True)
+    if not os.path.isdir(src) or os.path.islink(src):
+        info["problem"] = "no folder"
+        return info
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, src)
+        keep = []
+        for d in sorted(dirnames):
+            p = os.path.join(dirpath, d)
+            if d.startswith(".") or os.path.islink(p):
+                info["dropped"].append(os.path.normpath(os.path.join(rel_dir, d)) + "/")
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            st = os.lstat(path)
+            if rel == f"{notebook}.ipynb":
+                if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+                    info["problem"] = f"{notebook}.ipynb is not a regular file (a link?)"
+                elif st.st_size > MAX_NOTEBOOK_BYTES:
+                    info["problem"] = (f"{notebook}.ipynb is too large "
+                                       f"({st.st_size / 2**20:.0f} MB)")
+                else:
+                    shutil.copyfile(path, os.path.join(dest, rel))
+                    info["notebook"] = True
+                continue
+            if name.endswith(".ipynb"):
+                if "/" not in rel and not name.startswith("."):
+                    info["other_notebooks"].append(rel)
+                continue
+            if rel == "timestamp.txt" and stat.S_ISREG(st.st_mode) and st.st_size < 1000:
+                shutil.copyfile(path, os.path.join(dest, rel))
+                continue
+            why = None
+            if not stat.S_ISREG(st.st_mode):
+                why = "not a regular file"
+            elif name.startswith("."):
+                why = "hidden"
+            elif st.st_size > MAX_FILE_BYTES or count >= MAX_FILES:
+                why = "too large / too many"
+            elif shadows_module(rel) or _RISKY.search(rel):
+                why = "would shadow a module"
+            if why:
+                info["dropped"].append(f"{rel} ({why})")
+                continue
+            target = os.path.join(dest, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(path, target)
+            count += 1
+    return info
+
+
+# ---------------------------------------------------------------------------- scans
+def _dotted(node) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def helper_names(setup_source: str) -> set[str]:
+    """Names the setup cell defines at top level (the test helpers and imports)."""
+    names = set()
+    try:
+        tree = ast.parse(_python_source(setup_source))
+    except SyntaxError:
+        return names
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _python_source(src: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(src)
+    except Exception:  # noqa: BLE001
+        return src
+
+
+def scan_cells(sources: list[str], helpers: set[str]) -> tuple[list[str], list[str]]:
+    """Static look at the learner's cells: (tampering found, other suspicious uses)."""
+    tamper, suspect = set(), set()
+    for src in sources:
+        try:
+            tree = ast.parse(_python_source(src))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, (ast.Assign, ast.Delete)):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if node.name in helpers:
+                    tamper.add(f"redefines {node.name}")
+            elif isinstance(node, ast.Call):
+                name = _dotted(node.func)
+                if name in ("setattr", "delattr") and node.args:
+                    base = _dotted(node.args[0]).split(".")[0]
+                    if base in _MODULES:
+                        tamper.add(f"{name}({_dotted(node.args[0])}, ...)")
+                if name in _SUSPECT_CALLS or name.endswith("set_custom_exc"):
+                    suspect.add(name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                mods = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                if any(m.split(".")[0] == "lstm_ref" for m in mods):
+                    suspect.add("imports lstm_ref")
+            elif isinstance(node, ast.Attribute) and _dotted(node) == "sys.modules":
+                suspect.add("sys.modules")
+            for t in targets:
+                for sub in ast.walk(t):
+                    if isinstance(sub, ast.Attribute):
+                        base = _dotted(sub).split(".")[0]
+                        if base in _MODULES:
+                            tamper.add(f"rebinds {_dotted(sub)}")
+                    elif isinstance(sub, ast.Name) and sub.id in helpers and sub.id not in (
+                            "np", "numpy", "math", "sys"):
+                        tamper.add(f"rebinds {sub.id}")
+    return sorted(tamper), sorted(suspect)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _last_error(log: str) -> str:
+    lines = [ln.strip() for ln in (log or "").splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if "Error" in ln or "ERROR" in ln or "rror:" in ln:
+            if "Please see" in ln or "There was an error processing assignment" in ln:
+                continue
+            return ln[-300:]
+    return lines[-1][-300:] if lines else ""
+
+
+def _set_readonly(path: str, readonly: bool) -> None:
+    try:
+        os.chmod(path, 0o444 if readonly else 0o644)
+    except OSError:
+        pass
+
+
+def remove_results(root_cfg, assignment: str, student: str) -> None:
+    """Forget a student's earlier results for ``assignment`` (DB, autograded, feedback)."""
+    cd = CourseDirectory(config=root_cfg)
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        gb.update_or_create_student(student)
+        try:
+            gb.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+    for step in (cd.autograded_directory, cd.feedback_directory):
+        path = cd.format_path(step, student, assignment)
+        if os.path.isdir(path):
+            for dirpath, _dirs, files in os.walk(path):
+                os.chmod(dirpath, 0o755)
+                for f in files:
+                    _set_readonly(os.path.join(dirpath, f), False)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def part_messages(nb, prints: list[str]) -> dict[str, str]:
+    """grade_id -> a one-line reason, for every test cell that failed in the kernel."""
+    msgs = {}
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code" or not utils.is_grade(cell):
+            continue
+        gid = cell.metadata.nbgrader.get("grade_id")
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = "wrote to stderr: " + str(out.get("text", ""))
+            else:
+                continue
+            text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+            text = " ".join(text.split())[:300]
+            if any(p in _norm(text) for p in prints):
+                text = f"{out.get('ename', 'Error')}: [message quotes hidden test code]"
+            msgs[gid] = text
+            break
+    return msgs
+
+
+# ---------------------------------------------------------------------------- main
+def grade_student(root: str, assignment: str, student: str, staging: str,
+                  state_dir: str, settings: Settings) -> StudentResult:
+    """Grade one student; always returns (and writes) a StudentResult."""
+    t0 = time.monotonic()
+    res = StudentResult(student_id=student)
+    try:
+        _grade(root, assignment, student, staging, settings, res)
+    except Exception as err:  # noqa: BLE001 - a result row, whatever happened
+        res.status = "failed"
+        res.reason = f"grader error: {type(err).__name__}: {str(err)[:300]}"
+        res.flags.append("grader-error")
+        traceback.print_exc()
+    res.seconds = round(time.monotonic() - t0, 2)
+    write_result(state_dir, res)
+    return res
+
+
+def write_result(state_dir: str, res: StudentResult) -> None:
+    os.makedirs(state_dir, exist_ok=True)
+    path = os.path.join(state_dir, f"{res.student_id}.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(asdict(res), f, indent=1)
+    os.replace(tmp, path)
+
+
+def _grade(root, assignment, student, staging, settings, res: StudentResult) -> None:
+    cfg = grading_config(root, settings, submitted=staging)
+    cd = CourseDirectory(config=cfg)
+    real_cfg = grading_config(root, settings)
+    real_cd = CourseDirectory(config=real_cfg)
+    src = real_cd.format_path(real_cd.submitted_directory, student, assignment)
+    dest = cd.format_path(cd.submitted_directory, student, assignment)
+    info = stage_submission(src, dest, assignment)
+    if info["dropped"]:
+        res.flags.append("dropped files: " + ", ".join(info["dropped"][:10]))
+
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        asg = gb.find_assignment(assignment)
+        res.max_score = float(asg.max_score)
+        grade_ids = [c.name for n in asg.notebooks for c in n.grade_cells]
+    res.parts = {g: 0.0 for g in grade_ids}
+
+    if not info["notebook"]:
+        if info["problem"] == "no folder":
+            res.status, res.reason = "missing", f"no folder submitted/{student}/{assignment}/"
+        elif info["problem"]:
+            res.status, res.reason = "failed", info["problem"]
+        elif info["other_notebooks"]:
+            res.status = "misnamed"
+            res.reason = (f"expected {assignment}.ipynb, found "
+                          + ", ".join(info["other_notebooks"][:5]))
+        else:
+            res.status = "missing"
+            res.reason = f"no {assignment}.ipynb in submitted/{student}/{assignment}/"
+        remove_results(real_cfg, assignment, student)
+        return
+
+    staged_nb = os.path.join(dest, f"{assignment}.ipynb")
+    try:
+        submitted_nb = nbformat.read(staged_nb, as_version=4)
+    except Exception as err:  # noqa: BLE001
+        res.status = "failed"
+        res.reason = f"{assignment}.ipynb is not a readable notebook ({type(err).__name__})"
+        remove_results(real_cfg, assignment, student)
+        return
+
+    # ----------------------------------------------------------------- autograde
+    api = NbGraderAPI(coursedir=cd, config=cfg)
+    out = api.autograde(assignment, student, force=True, create=True)
+    autograded = os.path.join(cd.format_path(cd.autograded_directory, student, assignment),
+                              f"{assignment}.ipynb")
+    if not out.get("success") or not os.path.exists(autograded):
+        res.status = "failed"
+        res.reason = "nbgrader could not grade the notebook: " + (
+            _last_error(out.get("log", "")) or _last_error(out.get("error", "")))
+        remove_results(real_cfg, assignment, student)
+        return
+    nb = nbformat.read(autograded, as_version=4)
+    prints = fingerprints(nb)
+
+    # ----------------------------------------------------------------- static scan
+    setup_src = "\n".join(c.source for c in nb.cells if c.get("cell_type") == "code"
+                          and c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    helpers = helper_names(setup_src)
+    learner_cells = [c.source for c in submitted_nb.cells if c.get("cell_type") == "code"
+                     and not (c.metadata.get("nbgrader", {}) or {}).get("locked")]
+    tamper, suspect = scan_cells(learner_cells, helpers)
+    if suspect:
+        res.flags.append("uses: " + ", ".join(suspect))
+
+    # ----------------------------------------------------------------- re-check
+    files = submission_files(os.path.dirname(autograded), dest)
+    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=settings.recheck_seconds))
+    res.recheck_seconds = round(rc.seconds, 2)
+    tamper = sorted(set(tamper) | {f"rebinds {t}" for t in rc.tampered})
+    if tamper:
+        res.flags.append("tampering: " + ", ".join(tamper[:8]))
+    failures = dict(rc.failed)
+    manual = {}
+    if tamper:
+        why = ("not trusted: the submission " + ", ".join(tamper[:4])
+               + "; only parts the grader re-checked outside the kernel count "
+               "(left for manual grading)")
+        for gid in grade_ids:
+            if gid not in rc.passed and gid not in failures:
+                manual[gid] = why
+
+    # ----------------------------------------------------------------- apply
+    nb_id = assignment
+    if failures or manual:
+        with Gradebook(cd.db_url, cd.course_id) as gb:
+            for gid, _why in list(failures.items()) + list(manual.items()):
+                try:
+                    g = gb.find_grade(gid, nb_id, assignment, student)
+                except MissingEntry:
+                    continue
+                g.auto_score = 0.0
+                g.needs_manual_grade = (g.manual_score is not None) or gid in manual
+            gb.db.commit()
+        _annotate(autograded, {**manual, **failures})
+        nb = nbformat.read(autograded, as_version=4)
+
+    # ----------------------------------------------------------------- feedback
+    fb = api.generate_feedback(assignment, student, force=True)
+    if not fb.get("success"):
+        res.flags.append("feedback failed: " + _last_error(fb.get("log", "")))
+
+    # ----------------------------------------------------------------- scores
+    part_max = {}
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        sub = gb.find_submission(assignment, student)
+        res.score = float(sub.score)
+        res.max_score = float(sub.max_score)
+        for snb in sub.notebooks:
+            for g in snb.grades:
+                res.parts[g.name] = float(g.score)
+                part_max[g.name] = float(g.max_score)
+    msgs = part_messages(nb, prints)
+    msgs.update(manual)
+    msgs.update(failures)
+    lost = [g for g in grade_ids if res.parts.get(g, 0.0) < part_max.get(g, 0.0)]
+    res.part_reasons = {g: msgs.get(g, "no points (no error was recorded)") for g in lost}
+    res.status = "graded"
+    res.reason = "; ".join(f"{g}: {res.part_reasons[g]}" for g in lost)[:2000]
+
+
+def _annotate(path: str, reasons: dict[str, str]) -> None:
+    """Add the grader's verdict to the test cells it overrode (shown in the feedback)."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.get("cell_type") == "code" and gid in reasons:
+            ename = "NotTrusted" if reasons[gid].startswith("not trusted") else "RecheckFailed"
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename=ename, evalue=reasons[gid],
+                traceback=[f"{ename}: {reasons[gid]}"]))
+    _set_readonly(path, False)
+    nbformat.write(nb, path)
+    _set_readonly(path, True)
+
+
+def worker_main(root, assignment, student, staging, state_dir, settings) -> None:
+    """Entry point of the worker process (own process group; output to a log file)."""
+    os.setpgrp()
+    # last resort if the batch that started us is gone: SIGALRM's default action ends us
+    # (and, through PR_SET_PDEATHSIG, our kernel)
+    signal.alarm(int(settings.student_seconds) + 60)
+    log_dir = os.path.join(state_dir, "logs")
+    os.makedirs(log_dir, exist_ok=True)
+    log = os.open(os.path.join(log_dir, f"{student}.log"),
+                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdout = os.fdopen(1, "w", buffering=1)
+    sys.stderr = os.fdopen(2, "w", buffering=1)
+    grade_student(root, assignment, student, staging, state_dir, settings)
+    sys.stdout.flush()
+    sys.stderr.flush()
