@@ -200,6 +200,35 @@ def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> tuple[list,
     return [g * (max_norm / max(norm, max_norm)) for g in grads], norm
 
 
+def gru_step_reset_before(x: np.ndarray, h_prev: np.ndarray, kernel: np.ndarray,
+                          recurrent_kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """One step of Keras' GRU(reset_after=False): bias (3H,), r scales h_prev before U_h."""
+    H = recurrent_kernel.shape[0]
+    ax = x @ kernel + bias
+    z = lstm_sigmoid(ax[:, :H] + h_prev @ recurrent_kernel[:, :H])
+    r = lstm_sigmoid(ax[:, H:2 * H] + h_prev @ recurrent_kernel[:, H:2 * H])
+    cand = np.tanh(ax[:, 2 * H:] + (r * h_prev) @ recurrent_kernel[:, 2 * H:])
+    return z * h_prev + (1.0 - z) * cand
+
+
+def lstm_sigmoid(a: np.ndarray) -> np.ndarray:
+    """lstm_ref's sigmoid, imported late so that importing this module stays cheap."""
+    from lstm_ref import sigmoid
+
+    return sigmoid(a)
+
+
+def _gru_sequence_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for k in range(3):
+        N, D, H = (1, 1, 1) if k == 0 else _sizes(rng, 3, 1, 5)
+        T = 1 if k == 0 else int(rng.integers(2, 9))
+        args = (_normal(rng, N, T, D), _normal(rng, D, 3 * H), _normal(rng, H, 3 * H),
+                _normal(rng, 2, 3 * H))
+        out.append(args + ((None if k == 1 else _normal(rng, N, H)),))
+    return out
+
+
 def _bptt_inputs(rng: np.random.Generator) -> list[tuple]:
     out = []
     for k in range(3):
@@ -239,6 +268,16 @@ def _parts() -> dict[str, list[Part]]:
                  grad_norm_ratios),
             Part("clip_by_global_norm_tests", "clip_by_global_norm", _clip_inputs,
                  clip_by_global_norm, compare_nested),
+        ],
+        "ch06_gru": [
+            Part("gru_step_tests", "gru_step", lambda rng: _step_inputs(rng, 3, gru_bias=True),
+                 lstm_ref.gru_step),
+            Part("gru_step_reset_before_tests", "gru_step_reset_before",
+                 lambda rng: _step_inputs(rng, 3), gru_step_reset_before),
+            Part("gru_sequence_tests", "gru_sequence", _gru_sequence_inputs,
+                 lambda x, W, U, b, h0: lstm_ref.gru_forward(x, W, U, b, h0)[0]),
+            Part("count_params_tests", "count_params", _count_inputs(("rnn", "lstm", "gru")),
+                 lstm_ref.count_params),
         ],
         "ch02_lstm_cell": [
             Part("sigmoid_tests", "sigmoid", _sigmoid_inputs, lstm_ref.sigmoid),
