@@ -229,6 +229,53 @@ def _gru_sequence_inputs(rng: np.random.Generator) -> list[tuple]:
     return out
 
 
+def scale_train_test(train: np.ndarray, test: np.ndarray) -> tuple:
+    """Standardise both parts with train's mean and population std (axis 0)."""
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    return (train - mean) / std, (test - mean) / std, mean, std
+
+
+def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def persistence_forecast(X: np.ndarray) -> np.ndarray:
+    """The last value of each window (S, L, 1) -> (S,)."""
+    return X[:, -1, 0]
+
+
+def _series_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for k, shape in enumerate([(int(rng.integers(2, 40)),), (int(rng.integers(5, 40)),),
+                               (int(rng.integers(5, 40)), int(rng.integers(2, 4)))]):
+        L = 1 if k == 0 else int(rng.integers(1, shape[0]))
+        out.append((_normal(rng, *shape).cumsum(axis=0), L))
+    return out
+
+
+def _split_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for F in (None, None, int(rng.integers(2, 4))):
+        n, m = int(rng.integers(3, 30)), int(rng.integers(1, 10))
+        series = _normal(rng, *((n + m,) if F is None else (n + m, F))).cumsum(axis=0)
+        series = series * rng.uniform(0.5, 50) + rng.uniform(-100, 100)
+        out.append((series[:n], series[n:] + 25.0))
+    return out
+
+
+def _metric_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(_normal(rng, *s, scale=10.0), _normal(rng, *s, scale=10.0))
+            for s in ([1], [int(rng.integers(2, 50))], _sizes(rng, 2))]
+
+
+def _window_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(_normal(rng, 1, 1, 1),), (_normal(rng, *_sizes(rng, 2, 2, 30), 1),)]
+
+
 def _bptt_inputs(rng: np.random.Generator) -> list[tuple]:
     out = []
     for k in range(3):
@@ -268,6 +315,16 @@ def _parts() -> dict[str, list[Part]]:
                  grad_norm_ratios),
             Part("clip_by_global_norm_tests", "clip_by_global_norm", _clip_inputs,
                  clip_by_global_norm, compare_nested),
+        ],
+        "ch05_time_series": [
+            Part("create_sequences_tests", "create_sequences", _series_inputs,
+                 lambda data, L: lstm_ref.create_sequences(data, L)),
+            Part("scale_train_test_tests", "scale_train_test", _split_inputs, scale_train_test,
+                 compare_nested),
+            Part("metrics_tests", "rmse", _metric_inputs, rmse, compare_nested),
+            Part("metrics_tests", "mae", _metric_inputs, mae, compare_nested),
+            Part("persistence_forecast_tests", "persistence_forecast", _window_inputs,
+                 persistence_forecast),
         ],
         "ch06_gru": [
             Part("gru_step_tests", "gru_step", lambda rng: _step_inputs(rng, 3, gru_bias=True),
