@@ -114,7 +114,7 @@ def lstm_forward(
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Run an LSTM over a batch of sequences, as ``keras.layers.LSTM``.
+    r"""Run an LSTM over a batch of sequences, as ``keras.layers.LSTM``.
 
     ``lstm_forward(x, *layer.get_weights())[0]`` equals
     ``keras.layers.LSTM(H, return_sequences=True)(x)`` for the same layer.
@@ -138,6 +138,19 @@ def lstm_forward(
         What :func:`lstm_backward` needs: the inputs, states and gate activations
         ``"gates"`` of shape (N, T, 4H) (i, f, g, o after their nonlinearities), and the
         cell states ``"cs"`` of shape (N, T, H).
+
+    Notes
+    -----
+    Two implementation choices make this about twice as fast as the textbook loop,
+    with the same results to rounding:
+
+    * Arrays are stored time-major, (T, N, ...), so each step reads and writes
+      contiguous blocks; ``hs`` and the cache entries are (N, T, ...) *views* of them
+      (``hs.flags.c_contiguous`` is False; ``np.ascontiguousarray(hs)`` copies).
+    * :math:`\sigma(a) = (1 + \tanh(a / 2)) / 2`. The sigmoid blocks of the weights are
+      halved once (exact in floating point), so one fast ``np.tanh`` over the whole
+      (N, 4H) block serves all four gates; :func:`sigmoid` (SciPy's ``expit``) is several
+      times slower per element.
     """
     kernel, recurrent_kernel, bias, D, H = _checks.recurrent_weights(
         kernel, recurrent_kernel, bias, 4
@@ -147,72 +160,117 @@ def lstm_forward(
     N, T, _ = x.shape
     h0 = _checks.state("h0", h0, N, H, dtype)
     c0 = _checks.state("c0", c0, N, H, dtype)
+    H2, H3 = 2 * H, 3 * H
     U = recurrent_kernel.astype(dtype, copy=False)
-    # One input projection for all steps; the loop adds one fused recurrent product.
-    gates = (x.reshape(N * T, D) @ kernel.astype(dtype, copy=False)).reshape(N, T, 4 * H)
-    gates += bias
-    hs = np.empty((N, T, H), dtype=dtype)
-    cs = np.empty((N, T, H), dtype=dtype)
-    tanh_cs = np.empty((N, T, H), dtype=dtype)
+    half = np.full(4 * H, 0.5, dtype=dtype)   # halve the i, f, o blocks: see Notes
+    half[H2:H3] = 1.0
+    U_half = U * half
+    # One input projection for all steps, time-major: (T*N, D) @ (D, 4H) -> (T, N, 4H).
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype).reshape(T * N, D)
+    gates = np.matmul(x_tm, kernel.astype(dtype, copy=False) * half).reshape(T, N, 4 * H)
+    gates += bias.astype(dtype, copy=False) * half
+    hs = np.empty((T, N, H), dtype=dtype)
+    cs = np.empty((T, N, H), dtype=dtype)
+    tanh_cs = np.empty((T, N, H), dtype=dtype)
+    rec = np.empty((N, 4 * H), dtype=dtype)      # h_{t-1} U, reused every step
+    ig = np.empty((N, H), dtype=dtype)           # i * g, reused every step
     h = h0.astype(dtype, copy=False)
     c = c0.astype(dtype, copy=False)
     for t in range(T):
-        a = gates[:, t]
-        a += h @ U
-        _activate(a, H)
-        c_t = cs[:, t]
-        np.multiply(a[:, H : 2 * H], c, out=c_t)
-        c_t += a[:, :H] * a[:, 2 * H : 3 * H]
-        np.tanh(c_t, out=tanh_cs[:, t])
-        np.multiply(a[:, 3 * H :], tanh_cs[:, t], out=hs[:, t])
-        h, c = hs[:, t], c_t
-    cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": cs, "tanh_cs": tanh_cs,
-             "gates": gates, "kernel": kernel, "recurrent_kernel": U, "bias": bias}
+        a = gates[t]                             # (N, 4H), becomes [i, f, g, o]
+        np.matmul(h, U_half, out=rec)
+        a += rec
+        np.tanh(a, out=a)                        # g, and tanh(a/2) for i, f, o
+        s = a[:, :H2]                            # i, f = (1 + tanh(a/2)) / 2
+        s *= 0.5
+        s += 0.5
+        s = a[:, H3:]                            # o
+        s *= 0.5
+        s += 0.5
+        c_t = cs[t]
+        np.multiply(a[:, H:H2], c, out=c_t)      # f * c_{t-1}
+        np.multiply(a[:, :H], a[:, H2:H3], out=ig)
+        c_t += ig                                # + i * g
+        np.tanh(c_t, out=tanh_cs[t])
+        np.multiply(a[:, H3:], tanh_cs[t], out=hs[t])
+        h, c = hs[t], c_t
+
+    def batch_first(a: np.ndarray) -> np.ndarray:
+        return a.transpose(1, 0, 2)
+
+    hs = batch_first(hs)
+    cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": batch_first(cs),
+             "tanh_cs": batch_first(tanh_cs), "gates": batch_first(gates),
+             "kernel": kernel, "recurrent_kernel": U, "bias": bias}
     return hs, cache
 
 
 def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False):
+    # Works time-major: the (N, T, ...) cache entries are transposed back (free for a
+    # cache made by lstm_forward, whose arrays are time-major underneath).
     x, h0, c0 = cache["x"], cache["h0"], cache["c0"]
-    hs, cs, tanh_cs, gates = cache["hs"], cache["cs"], cache["tanh_cs"], cache["gates"]
     kernel, U = cache["kernel"], cache["recurrent_kernel"]
-    dhs = _checks.upstream("dhs", dhs, hs.shape)
-    N, T, H = hs.shape
+    hs = cache["hs"].transpose(1, 0, 2)          # (T, N, H)
+    cs = cache["cs"].transpose(1, 0, 2)
+    tanh_cs = cache["tanh_cs"].transpose(1, 0, 2)
+    gates = cache["gates"].transpose(1, 0, 2)    # (T, N, 4H): i, f, g, o
+    T, N, H = hs.shape
+    dhs = _checks.upstream("dhs", dhs, (N, T, H)).transpose(1, 0, 2)
     D = x.shape[2]
     dtype = np.result_type(hs, dhs)
-    da = np.empty((N, T, 4 * H), dtype=dtype)
-    dh_next = np.zeros((N, H), dtype=dtype)
-    dc_next = np.zeros((N, H), dtype=dtype)
-    dh_all = np.empty((N, T, H), dtype=dtype) if record else None
-    dc_all = np.empty((N, T, H), dtype=dtype) if record else None
-    c0 = c0.astype(dtype, copy=False)
+    H2, H3 = 2 * H, 3 * H
+    # Local derivatives of the activations for all steps at once (no recursion in them):
+    # s (1 - s) on the sigmoid blocks, 1 - g^2 on the candidate; da is then finished in
+    # place inside the loop by multiplying in the upstream factors.
+    da = np.multiply(gates, gates, dtype=dtype)
+    np.subtract(gates, da, out=da)
+    np.subtract(1.0, np.square(gates[..., H2:H3], dtype=dtype), out=da[..., H2:H3])
+    # o_t (1 - tanh^2 c_t): how dh_t reaches c_t.
+    o_dtanh = np.square(tanh_cs, dtype=dtype)
+    np.subtract(1.0, o_dtanh, out=o_dtanh)
+    o_dtanh *= gates[..., H3:]
+    U_T = np.ascontiguousarray(U.T, dtype=dtype)
+    dh = np.empty((N, H), dtype=dtype)
+    dc = np.zeros((N, H), dtype=dtype)           # dc_{t+1} f_{t+1}, then dc_t
+    dh_next = np.zeros((N, H), dtype=dtype)      # da_{t+1} U^T
+    tmp = np.empty((N, H), dtype=dtype)
+    up = np.empty((N, 4 * H), dtype=dtype)       # upstream factor of each gate
+    dh_all = np.empty((T, N, H), dtype=dtype) if record else None
+    dc_all = np.empty((T, N, H), dtype=dtype) if record else None
+    c0c = c0.astype(dtype, copy=False)
     for t in range(T - 1, -1, -1):
-        g4 = gates[:, t]
-        i, f, g, o = g4[:, :H], g4[:, H : 2 * H], g4[:, 2 * H : 3 * H], g4[:, 3 * H :]
-        tc = tanh_cs[:, t]
-        c_prev = cs[:, t - 1] if t > 0 else c0
-        dh = dhs[:, t] + dh_next
-        dc = dc_next + dh * o * (1.0 - tc * tc)
+        g4 = gates[t]
+        np.add(dhs[t], dh_next, out=dh)
+        np.multiply(dh, o_dtanh[t], out=tmp)
+        dc += tmp
         if record:
-            dh_all[:, t] = dh
-            dc_all[:, t] = dc
-        d = da[:, t]
-        np.multiply(dc * g, i * (1.0 - i), out=d[:, :H])
-        np.multiply(dc * c_prev, f * (1.0 - f), out=d[:, H : 2 * H])
-        np.multiply(dc * i, 1.0 - g * g, out=d[:, 2 * H : 3 * H])
-        np.multiply(dh * tc, o * (1.0 - o), out=d[:, 3 * H :])
-        dh_next = d @ U.T
-        dc_next = dc * f
-    h_prev = np.concatenate([h0[:, None, :].astype(dtype, copy=False), hs[:, :-1]], axis=1)
-    da2 = da.reshape(N * T, 4 * H)
+            dh_all[t] = dh
+            dc_all[t] = dc
+        np.multiply(dc, g4[:, H2:H3], out=up[:, :H])                    # di = dc g
+        np.multiply(dc, cs[t - 1] if t > 0 else c0c, out=up[:, H:H2])   # df = dc c_{t-1}
+        np.multiply(dc, g4[:, :H], out=up[:, H2:H3])                    # dg = dc i
+        np.multiply(dh, tanh_cs[t], out=up[:, H3:])                     # do = dh tanh c
+        d = da[t]
+        d *= up
+        np.matmul(d, U_T, out=dh_next)
+        dc *= g4[:, H:H2]
+    da2 = da.reshape(T * N, 4 * H)
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype).reshape(T * N, D)
+    dU = h0.astype(dtype, copy=False).T @ da[0]
+    if T > 1:
+        dU += hs[:-1].reshape((T - 1) * N, H).T @ da[1:].reshape((T - 1) * N, 4 * H)
+    dx = (da2 @ kernel.astype(dtype, copy=False).T).reshape(T, N, D)
     grads = {
-        "x": (da2 @ kernel.T).reshape(N, T, D).astype(x.dtype, copy=False),
-        "kernel": (x.reshape(N * T, D).T @ da2).astype(kernel.dtype, copy=False),
-        "recurrent_kernel": (h_prev.reshape(N * T, H).T @ da2).astype(U.dtype, copy=False),
+        "x": np.ascontiguousarray(dx.transpose(1, 0, 2), dtype=x.dtype),
+        "kernel": (x_tm.T @ da2).astype(kernel.dtype, copy=False),
+        "recurrent_kernel": dU.astype(U.dtype, copy=False),
         "bias": da2.sum(axis=0).astype(cache["bias"].dtype, copy=False),
         "h0": dh_next.astype(h0.dtype, copy=False),
-        "c0": dc_next.astype(cache["c0"].dtype, copy=False),
+        "c0": dc.astype(c0.dtype, copy=False),
     }
-    return grads, {"h": dh_all, "c": dc_all}
+    per_step = {"h": None if dh_all is None else dh_all.transpose(1, 0, 2),
+                "c": None if dc_all is None else dc_all.transpose(1, 0, 2)}
+    return grads, per_step
 
 
 def lstm_backward(dhs: np.ndarray, cache: dict[str, Any]) -> dict[str, np.ndarray]:
