@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Sandboxed autograding of the course's nbgrader assignments.")
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade every submitted/<student>/<assignment>/")
-    g.add_argument("assignment")
+    g.add_argument("assignment", nargs="+", help="assignment name(s)")
     g.add_argument("--root", default=".", help="course folder (default: current folder)")
     g.add_argument("--workers", type=int, default=None,
                    help="students graded at a time (default: min(2, CPUs))")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print("the grading sandbox works")
         return 0
 
-    from .batch import GradingError, grade_assignment
+    from .batch import GradingError, grade_assignments
 
     student_seconds = args.student_timeout or (args.kernel_timeout + args.recheck_timeout + 90)
     settings = Settings(cell_timeout=args.cell_timeout, kernel_seconds=args.kernel_timeout,
@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        grade_assignment(args.root, args.assignment, settings=settings, workers=args.workers,
-                         only=only)
+        grade_assignments(args.root, args.assignment, settings=settings,
+                          workers=args.workers, only=only)
     except SandboxUnavailable as err:
         print(f"ERROR: refusing to grade: {err}", file=sys.stderr)
         return 2

@@ -154,7 +154,7 @@ def main(job_path: str) -> None:  # pragma: no cover - runs in the sandbox
     ns = shell.user_ns
 
     def on_alarm(signum, frame):
-        raise TimeoutError(f"took longer than {job.get('call_seconds', 20)} s")
+        raise TimeoutError("took too long (time limit of the re-check)")
 
     signal.signal(signal.SIGALRM, on_alarm)
     cells = job["cells"]
@@ -162,8 +162,13 @@ def main(job_path: str) -> None:  # pragma: no cover - runs in the sandbox
     for i, src in enumerate(cells):
         if i == job.get("setup_cells", 1):
             snap = _snapshot(ns, {"numpy": np, "builtins": builtins, "math": math})
+        emit({"start": i})
         try:
-            r = shell.run_cell(src, store_history=False, silent=True)
+            signal.alarm(int(job.get("cell_seconds", 30)))
+            try:
+                r = shell.run_cell(src, store_history=False, silent=True)
+            finally:
+                signal.alarm(0)
             emit({"cell": i, "ok": bool(r.success),
                   "error": _short(r.error_before_exec or r.error_in_exec)})
         except BaseException as err:  # noqa: BLE001
@@ -178,6 +183,7 @@ def main(job_path: str) -> None:  # pragma: no cover - runs in the sandbox
         if not callable(fn):
             emit({"call": k, "error": f"{call['function']} is not defined as a function"})
             continue
+        emit({"call_start": k})
         try:
             args = decode(call["args"])
             signal.alarm(int(job.get("call_seconds", 20)))

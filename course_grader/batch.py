@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
@@ -62,74 +62,101 @@ def prepare_gradebook(root: str, assignment: str, settings: Settings, tmp: str) 
                            + (out.get("log") or out.get("error") or "")[-2000:])
 
 
-def grade_assignment(root: str, assignment: str, *, settings: Settings | None = None,
-                     workers: int | None = None, only: list[str] | None = None,
-                     echo=print) -> list[StudentResult]:
+@dataclass
+class _Plan:
+    """One assignment of a run: its students, limits from the gradebook, its results."""
+
+    assignment: str
+    students: list
+    todo: list
+    state_dir: str
+    max_score: float = 0.0
+    part_max: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+
+
+def grade_assignment(root: str, assignment: str, **kwargs) -> list[StudentResult]:
     """Grade ``submitted/*/<assignment>/`` under ``root``; write ``grades/``; return rows."""
+    return grade_assignments(root, [assignment], **kwargs)[assignment]
+
+
+def grade_assignments(root: str, assignments: list[str], *, settings: Settings | None = None,
+                      workers: int | None = None, only: list[str] | None = None,
+                      echo=print) -> dict[str, list[StudentResult]]:
+    """Grade several assignments in one pool of workers; one report per assignment."""
     t_start = time.monotonic()
     settings = settings or Settings()
+    workers = workers or default_workers()
     root = os.path.abspath(root)
     check_sandbox()
     cfg = grading_config(root, settings)
     cd = CourseDirectory(config=cfg)
-    source = os.path.join(cd.format_path(cd.source_directory, ".", assignment),
-                          f"{assignment}.ipynb")
-    if not os.path.isfile(source):
-        raise GradingError(f"no source notebook {os.path.relpath(source, root)}")
     submitted = cd.format_path(cd.submitted_directory, ".", ".")
     students = sorted(d for d in (os.listdir(submitted) if os.path.isdir(submitted) else [])
                       if os.path.isdir(os.path.join(submitted, d)) and not d.startswith("."))
     grades_dir = os.path.join(root, "grades")
-    state_dir = os.path.join(grades_dir, ".state", assignment)
-    os.makedirs(state_dir, exist_ok=True)
+    plans = []
+    for a in dict.fromkeys(assignments):
+        source = os.path.join(cd.format_path(cd.source_directory, ".", a), f"{a}.ipynb")
+        if not os.path.isfile(source):
+            raise GradingError(f"no source notebook {os.path.relpath(source, root)}")
+        plans.append(_Plan(a, students, [s for s in students if only is None or s in only],
+                           os.path.join(grades_dir, ".state", a)))
     tmp = tempfile.mkdtemp(prefix="lstm-grader-")
     try:
-        prepare_gradebook(root, assignment, settings, tmp)
-        with Gradebook(cd.db_url, cd.course_id) as gb:
-            asg = gb.find_assignment(assignment)
-            max_score = float(asg.max_score)
-            part_max = {c.name: float(c.max_score) for n in asg.notebooks
-                        for c in n.grade_cells}
-        todo = [s for s in students if only is None or s in only]
-        results: dict[str, StudentResult] = {}
-        for s in list(todo):
-            if _BAD_ID.search(s) or not s.isprintable():
-                res = StudentResult(s, status="failed", max_score=max_score,
-                                    parts={g: 0.0 for g in part_max},
-                                    reason="folder name is not usable as a student id "
-                                    "(no spaces, quotes, * ? [ ] or leading . or -)")
-                write_result(state_dir, res)
-                results[s] = res
-                todo.remove(s)
-        echo(f"Grading {assignment}: {len(todo)} submission(s), "
-             f"{workers or default_workers()} at a time, sandboxed")
-        _run_workers(root, assignment, todo, os.path.join(tmp, "submitted"), state_dir,
-                     settings, workers or default_workers(), max_score, part_max, results, echo,
-                     cfg)
-        rows = []
-        for s in students:
-            r = results.get(s) or _load(state_dir, s)
-            if r is None:
-                r = StudentResult(s, status="not graded", max_score=max_score,
-                                  parts={g: 0.0 for g in part_max},
-                                  reason="not graded yet (run without --only)")
-            rows.append(r)
+        jobs = []
+        for plan in plans:
+            os.makedirs(plan.state_dir, exist_ok=True)
+            prepare_gradebook(root, plan.assignment, settings, tmp)
+            with Gradebook(cd.db_url, cd.course_id) as gb:
+                asg = gb.find_assignment(plan.assignment)
+                plan.max_score = float(asg.max_score)
+                plan.part_max = {c.name: float(c.max_score) for n in asg.notebooks
+                                 for c in n.grade_cells}
+            for s in plan.todo:
+                if _BAD_ID.search(s) or not s.isprintable():
+                    res = StudentResult(s, status="failed", max_score=plan.max_score,
+                                        parts={g: 0.0 for g in plan.part_max},
+                                        reason="folder name is not usable as a student id "
+                                        "(no spaces, quotes, * ? [ ] or leading . or -)")
+                    write_result(plan.state_dir, res)
+                    plan.results[s] = res
+                else:
+                    jobs.append((plan, s))
+        names = ", ".join(p.assignment for p in plans)
+        echo(f"Grading {names}: {len(jobs)} submission(s), {workers} at a time, sandboxed")
+        _run_workers(root, jobs, os.path.join(tmp, "submitted"), settings, workers, echo, cfg,
+                     several=len(plans) > 1)
         os.makedirs(grades_dir, exist_ok=True)
-        report.write_csv(os.path.join(grades_dir, f"{assignment}.csv"), rows, list(part_max))
-        seconds = time.monotonic() - t_start
-        text = report.write_summary(grades_dir, assignment, rows, part_max, seconds)
-        report.write_histogram(os.path.join(grades_dir, f"{assignment}_hist.png"), assignment,
-                               rows)
-        echo("")
-        echo(text.replace(f"![Histogram of scores]({assignment}_hist.png)", "").rstrip())
-        echo("")
-        fb = os.path.relpath(cd.format_path(cd.feedback_directory, "*", assignment), root)
-        echo(f"Wrote grades/{assignment}.csv, grades/{assignment}_parts.csv, "
-             f"grades/{assignment}_summary.md, grades/{assignment}_hist.png; "
-             f"feedback in {fb}/")
-        return rows
+        out = {}
+        for plan in plans:
+            out[plan.assignment] = _write_reports(root, cd, plan, grades_dir,
+                                                  time.monotonic() - t_start, echo)
+        return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_reports(root, cd, plan: _Plan, grades_dir: str, seconds: float, echo):
+    a = plan.assignment
+    rows = []
+    for s in plan.students:
+        r = plan.results.get(s) or _load(plan.state_dir, s)
+        if r is None:
+            r = StudentResult(s, status="not graded", max_score=plan.max_score,
+                              parts={g: 0.0 for g in plan.part_max},
+                              reason="not graded yet (run without --only)")
+        rows.append(r)
+    report.write_csv(os.path.join(grades_dir, f"{a}.csv"), rows, list(plan.part_max))
+    text = report.write_summary(grades_dir, a, rows, plan.part_max, seconds)
+    report.write_histogram(os.path.join(grades_dir, f"{a}_hist.png"), a, rows)
+    echo("")
+    echo(text.replace(f"![Histogram of scores]({a}_hist.png)", "").rstrip())
+    echo("")
+    fb = os.path.relpath(cd.format_path(cd.feedback_directory, "*", a), root)
+    echo(f"Wrote grades/{a}.csv, grades/{a}_parts.csv, grades/{a}_summary.md, "
+         f"grades/{a}_hist.png; feedback in {fb}/")
+    return rows
 
 
 def default_workers() -> int:
@@ -150,33 +177,32 @@ def _kill(proc) -> None:
             pass
 
 
-def _run_workers(root, assignment, todo, staging, state_dir, settings, n_workers,
-                 max_score, part_max, results, echo, cfg) -> None:
+def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -> None:
     ctx = _context()
-    pending = deque(todo)
-    running: dict[str, tuple] = {}
+    pending = deque(jobs)
+    running: dict[tuple, tuple] = {}
     done = 0
-    total = len(todo)
+    total = len(jobs)
 
-    def finish(student: str, proc, started: float, timed_out: bool) -> None:
+    def finish(plan: _Plan, student: str, proc, started: float, timed_out: bool) -> None:
         nonlocal done
         done += 1
-        res = None if timed_out else _load(state_dir, student)
+        res = None if timed_out else _load(plan.state_dir, student)
         if res is None:
             why = (f"grading stopped after {settings.student_seconds} s (time limit)"
                    if timed_out else f"the grading process died (exit {proc.exitcode})")
             res = StudentResult(student, status="timeout" if timed_out else "failed",
-                                reason=why, max_score=max_score,
-                                parts={g: 0.0 for g in part_max},
+                                reason=why, max_score=plan.max_score,
+                                parts={g: 0.0 for g in plan.part_max},
                                 seconds=round(time.monotonic() - started, 2))
             try:
-                remove_results(cfg, assignment, student)
+                remove_results(cfg, plan.assignment, student)
             except Exception as err:  # noqa: BLE001
                 res.flags.append(f"cleanup failed: {err}")
-            write_result(state_dir, res)
-        results[student] = res
-        line = (f"[{done}/{total}] {student}: {res.score:g}/{res.max_score:g} "
-                f"({res.seconds:.1f} s)")
+            write_result(plan.state_dir, res)
+        plan.results[student] = res
+        who = f"{student}/{plan.assignment}" if several else student
+        line = f"[{done}/{total}] {who}: {res.score:g}/{res.max_score:g} ({res.seconds:.1f} s)"
         if res.status != "graded":
             line += f" {res.status.upper()}: {res.reason}"
         echo(line)
@@ -185,30 +211,42 @@ def _run_workers(root, assignment, todo, staging, state_dir, settings, n_workers
     try:
         while pending or running:
             while pending and len(running) < n_workers:
-                student = pending.popleft()
+                plan, student = pending.popleft()
                 try:
-                    os.remove(os.path.join(state_dir, f"{student}.json"))
+                    os.remove(os.path.join(plan.state_dir, f"{student}.json"))
                 except FileNotFoundError:
                     pass
                 proc = ctx.Process(target=worker_main, name=f"grade-{student}",
-                                   args=(root, assignment, student, staging, state_dir,
-                                         settings))
+                                   args=(root, plan.assignment, student, staging,
+                                         plan.state_dir, settings))
                 proc.start()
-                running[student] = (proc, time.monotonic())
-            multiprocessing.connection.wait([p.sentinel for p, _ in running.values()], timeout=0.5)
-            for student, (proc, started) in list(running.items()):
+                running[(plan.assignment, student)] = (plan, proc, time.monotonic())
+            multiprocessing.connection.wait([p.sentinel for _, p, _ in running.values()],
+                                            timeout=0.5)
+            for key, (plan, proc, started) in list(running.items()):
                 if not proc.is_alive():
                     proc.join()
-                    del running[student]
-                    finish(student, proc, started, False)
+                    del running[key]
+                    finish(plan, key[1], proc, started, False)
                 elif time.monotonic() - started > settings.student_seconds:
                     _kill(proc)
                     proc.join(10)
-                    del running[student]
-                    finish(student, proc, started, True)
+                    del running[key]
+                    finish(plan, key[1], proc, started, True)
     finally:
-        for proc, _ in running.values():
+        for _plan, proc, _started in running.values():
             _kill(proc)
+        _stop_forkserver()
+
+
+def _stop_forkserver() -> None:
+    """Stop multiprocessing's fork server now rather than whenever it notices we left."""
+    try:
+        from multiprocessing import forkserver
+
+        forkserver._forkserver._stop()
+    except Exception:  # noqa: BLE001 - private API; it stops by itself anyway
+        pass
 
 
 def results_as_dicts(rows: list[StudentResult]) -> list[dict]:

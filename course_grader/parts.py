@@ -276,6 +276,35 @@ def _window_inputs(rng: np.random.Generator) -> list[tuple]:
     return [(_normal(rng, 1, 1, 1),), (_normal(rng, *_sizes(rng, 2, 2, 30), 1),)]
 
 
+def binary_accuracy(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.5) -> float:
+    """Share of labels equal to (y_prob > threshold); y_prob (N,) or (N, 1)."""
+    y_prob = y_prob.reshape(-1) if y_prob.ndim == 2 and y_prob.shape[1] == 1 else y_prob
+    return float(np.mean((y_prob > threshold) == (y_true == 1)))
+
+
+def majority_baseline(y_train: np.ndarray, y_test: np.ndarray) -> float:
+    """Accuracy on y_test of y_train's majority class (a tie counts as 1)."""
+    return float(np.mean(y_test == (1 if np.mean(y_train) >= 0.5 else 0)))
+
+
+def _accuracy_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for k, threshold in enumerate((0.5, 0.3, 0.8)):
+        N = 1 if k == 0 else int(rng.integers(2, 60))
+        p = rng.uniform(size=N).round(1)
+        out.append((rng.integers(0, 2, size=N), p if k != 1 else p[:, None], threshold))
+    return out
+
+
+def _majority_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = [(np.array([1, 0, 0, 1]), rng.integers(0, 2, size=9))]
+    for share in (0.2, 0.8):
+        n, m = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        out.append(((rng.uniform(size=n) < share).astype(int),
+                    (rng.uniform(size=m) < 1 - share).astype(int)))
+    return out
+
+
 def _bptt_inputs(rng: np.random.Generator) -> list[tuple]:
     out = []
     for k in range(3):
@@ -315,6 +344,12 @@ def _parts() -> dict[str, list[Part]]:
                  grad_norm_ratios),
             Part("clip_by_global_norm_tests", "clip_by_global_norm", _clip_inputs,
                  clip_by_global_norm, compare_nested),
+        ],
+        "ch03_text_classification": [
+            Part("binary_accuracy_tests", "binary_accuracy", _accuracy_inputs, binary_accuracy,
+                 compare_nested),
+            Part("majority_baseline_tests", "majority_baseline", _majority_inputs,
+                 majority_baseline, compare_nested),
         ],
         "ch05_time_series": [
             Part("create_sequences_tests", "create_sequences", _series_inputs,

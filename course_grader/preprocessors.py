@@ -2,8 +2,8 @@
 
 - :class:`RestoreCellMetadata` (autograde, first sanitising step): puts back the nbgrader
   metadata of every cell the instructor's source has (grade/solution/locked/points), drops
-  metadata that names no source cell, and re-inserts read-only cells (the ``setup`` cell)
-  a submission deleted. nbgrader then restores locked sources and re-inserts missing test
+  metadata that names no source cell or repeats an id already seen (the first copy
+  counts), and re-inserts read-only cells (the ``setup`` cell) a submission deleted. nbgrader then restores locked sources and re-inserts missing test
   cells (``OverwriteCells.add_missing_cells``). Editing, emptying, deleting or re-pointing
   cells and metadata so gains nothing.
 - :class:`SanitizeFeedback` (generate_feedback): the feedback shows the learner's cells
@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import re
 
+import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
@@ -53,7 +54,10 @@ class RestoreCellMetadata(NbGraderPreprocessor):
             if meta is None:
                 continue
             gid = meta.get("grade_id") if isinstance(meta, dict) else None
-            if not isinstance(gid, str) or gid not in sources:
+            if not isinstance(gid, str) or gid not in sources or gid in present:
+                # unknown id, or a second copy of an id: a plain cell. (nbgrader's own
+                # DeduplicateIds keeps the last copy and leaves an empty dict behind,
+                # which crashes OverwriteCells.add_missing_cells.)
                 del cell.metadata["nbgrader"]
                 continue
             canon = {"grade": gid in points, "solution": gid in solutions,
@@ -70,7 +74,7 @@ class RestoreCellMetadata(NbGraderPreprocessor):
             cell_type, locked, source, checksum = sources[gid]
             if gid in present or not locked or gid in points or gid in solutions:
                 continue
-            cell = NotebookNode({
+            cell = nbformat.from_dict({
                 "cell_type": cell_type, "metadata": {"nbgrader": {
                     "grade": False, "solution": False, "locked": True, "grade_id": gid,
                     "schema_version": 3, "checksum": checksum}},

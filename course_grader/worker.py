@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import stat
@@ -60,6 +61,7 @@ class StudentResult:
     flags: list = field(default_factory=list)
     seconds: float = 0.0
     recheck_seconds: float = 0.0
+    timings: dict = field(default_factory=dict)   # phase -> seconds
 
 
 # ---------------------------------------------------------------------------- staging
@@ -298,6 +300,9 @@ def grade_student(root: str, assignment: str, student: str, staging: str,
         res.flags.append("grader-error")
         traceback.print_exc()
     res.seconds = round(time.monotonic() - t0, 2)
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    res.timings["cpu"] = round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 2)
     write_result(state_dir, res)
     return res
 
@@ -312,6 +317,7 @@ def write_result(state_dir: str, res: StudentResult) -> None:
 
 
 def _grade(root, assignment, student, staging, settings, res: StudentResult) -> None:
+    t0 = time.monotonic()
     cfg = grading_config(root, settings, submitted=staging)
     cd = CourseDirectory(config=cfg)
     real_cfg = grading_config(root, settings)
@@ -354,6 +360,7 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
 
     # ----------------------------------------------------------------- autograde
     api = NbGraderAPI(coursedir=cd, config=cfg)
+    res.timings["stage"] = round(time.monotonic() - t0, 2)
     out = api.autograde(assignment, student, force=True, create=True)
     autograded = os.path.join(cd.format_path(cd.autograded_directory, student, assignment),
                               f"{assignment}.ipynb")
@@ -365,6 +372,7 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
         return
     nb = nbformat.read(autograded, as_version=4)
     prints = fingerprints(nb)
+    res.timings["autograde"] = round(time.monotonic() - t0 - res.timings["stage"], 2)
 
     # ----------------------------------------------------------------- static scan
     setup_src = "\n".join(c.source for c in nb.cells if c.get("cell_type") == "code"
@@ -378,7 +386,8 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
 
     # ----------------------------------------------------------------- re-check
     files = submission_files(os.path.dirname(autograded), dest)
-    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=settings.recheck_seconds))
+    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=settings.recheck_seconds),
+                 cell_seconds=settings.cell_timeout)
     res.recheck_seconds = round(rc.seconds, 2)
     tamper = sorted(set(tamper) | {f"rebinds {t}" for t in rc.tampered})
     if tamper:
@@ -409,7 +418,9 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
         nb = nbformat.read(autograded, as_version=4)
 
     # ----------------------------------------------------------------- feedback
+    t1 = time.monotonic()
     fb = api.generate_feedback(assignment, student, force=True)
+    res.timings["feedback"] = round(time.monotonic() - t1, 2)
     if not fb.get("success"):
         res.flags.append("feedback failed: " + _last_error(fb.get("log", "")))
 
@@ -424,8 +435,10 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
                 res.parts[g.name] = float(g.score)
                 part_max[g.name] = float(g.max_score)
     msgs = part_messages(nb, prints)
-    msgs.update(manual)
-    msgs.update(failures)
+    for gid, why in {**manual, **failures}.items():
+        # the kernel's own message (an assertion text) says more when it failed too
+        msgs[gid] = msgs[gid] if gid in msgs and not msgs[gid].startswith(
+            ("RecheckFailed", "NotTrusted")) else why
     lost = [g for g in grade_ids if res.parts.get(g, 0.0) < part_max.get(g, 0.0)]
     res.part_reasons = {g: msgs.get(g, "no points (no error was recorded)") for g in lost}
     res.status = "graded"
