@@ -116,6 +116,25 @@ def compare_nested(got: Any, want: Any, *, rtol: float = 1e-6, atol: float = 1e-
     return compare_arrays(got, want, rtol=rtol, atol=atol)
 
 
+def compare_exact(got: Any, want: Any) -> str | None:
+    """Exact equality for small structures (lists of shape tuples, ints, None): same
+    container types all the way down, equal values."""
+    if isinstance(want, (list, tuple)):
+        if type(got) is not type(want) or len(got) != len(want):
+            return (f"expected a {type(want).__name__} of {len(want)} items, got "
+                    f"{type(got).__name__}")
+        for k, (g, w) in enumerate(zip(got, want, strict=True)):
+            reason = compare_exact(g, w)
+            if reason:
+                return f"item {k}: {reason}"
+        return None
+    if want is None:
+        return None if got is None else "wrong value"
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
+        return f"expected an int, got {type(got).__name__}"
+    return None if got == want else "wrong value"
+
+
 def compare_float32(got: Any, want: Any) -> str | None:
     """:func:`compare_arrays` with a tolerance that suits float32 arithmetic."""
     return compare_arrays(got, want, rtol=1e-4, atol=1e-5)
@@ -305,6 +324,60 @@ def _majority_inputs(rng: np.random.Generator) -> list[tuple]:
     return out
 
 
+def stacked_output_shapes(batch: int | None, timesteps: int | None, input_dim: int,
+                          units: list[int]) -> list[tuple]:
+    """Output shape of each LSTM layer of a stack whose last layer returns one state."""
+    return [(batch, timesteps, H) for H in units[:-1]] + [(batch, units[-1])]
+
+
+def count_stack_params(input_dim: int, units: list[int]) -> int:
+    """Sum of 4 H_k (D_k + H_k + 1) over the layers, D_k the previous layer's H."""
+    dims = [input_dim] + list(units[:-1])
+    return int(sum(lstm_count(d, H) for d, H in zip(dims, units, strict=True)))
+
+
+def lstm_count(input_dim: int, units: int) -> int:
+    from lstm_ref import count_params
+
+    return count_params("lstm", int(input_dim), int(units))
+
+
+def _stack_shape_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for batch, T in ((None, None), (int(rng.integers(1, 64)), None),
+                     (int(rng.integers(1, 64)), int(rng.integers(1, 300)))):
+        out.append((batch, T, int(rng.integers(1, 50)),
+                    [int(n) for n in rng.integers(1, 200, size=rng.integers(1, 5))]))
+    return out
+
+
+def _stack_count_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(int(rng.integers(1, 300)), [int(n) for n in rng.integers(1, 300, size=k)])
+            for k in (1, 2, int(rng.integers(3, 6)))]
+
+
+def _stack_forward_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for n_layers in (1, 2, 3):
+        N, T, D = _sizes(rng, 3, 1, 5)
+        weights, d = [], D
+        for H in _sizes(rng, n_layers, 1, 5):
+            weights.append((_normal(rng, d, 4 * H), _normal(rng, H, 4 * H), _normal(rng, 4 * H)))
+            d = H
+        out.append((_normal(rng, N, T, D), weights))
+    return out
+
+
+def stacked_forward(x: np.ndarray, weights: list[tuple]) -> np.ndarray:
+    """Top layer's last hidden state of a stack of LSTM layers (lstm_ref.lstm_forward)."""
+    from lstm_ref import lstm_forward
+
+    seq = x
+    for W, U, b in weights:
+        seq = lstm_forward(seq, W, U, b)[0]
+    return seq[:, -1]
+
+
 def _bptt_inputs(rng: np.random.Generator) -> list[tuple]:
     out = []
     for k in range(3):
@@ -350,6 +423,14 @@ def _parts() -> dict[str, list[Part]]:
                  compare_nested),
             Part("majority_baseline_tests", "majority_baseline", _majority_inputs,
                  majority_baseline, compare_nested),
+        ],
+        "ch04_stacked_lstms": [
+            Part("stacked_output_shapes_tests", "stacked_output_shapes", _stack_shape_inputs,
+                 stacked_output_shapes, compare_exact),
+            Part("count_stack_params_tests", "count_stack_params", _stack_count_inputs,
+                 count_stack_params),
+            Part("stacked_forward_tests", "stacked_forward", _stack_forward_inputs,
+                 stacked_forward),
         ],
         "ch05_time_series": [
             Part("create_sequences_tests", "create_sequences", _series_inputs,
