@@ -1,0 +1,191 @@
+"""Speed of lstm_ref's NumPy LSTM against Keras' compiled LSTM (prints a table).
+
+Not a test: it measures, prints medians and ratios, and marks each speed goal of the
+reference implementation as met or missed:
+
+* forward / compiled Keras forward   <= 1.0  (the faster of ``tf.function`` with and
+  without ``jit_compile=True``; both are shown)
+* forward / its own matrix products  <= 2.5  (the input projection plus the T recurrent
+  products, timed alone: what the Python loop and the elementwise work add on top)
+* backward / forward                 <= 2.0
+
+Every figure is the median of ``--repeat`` runs taken round-robin (one run of each
+variant per round, after warm-up), so a change in machine load hits all variants alike.
+The BLAS thread count and the load average are printed beside the figures: on a shared
+2-core machine they matter more than anything else (OpenBLAS with 2 threads on busy cores
+can be several times slower than with 1).
+
+Usage::
+
+    python benchmarks/bench_lstm.py                 # NumPy/BLAS and TF use their defaults
+    python benchmarks/bench_lstm.py --threads 1     # limit NumPy's BLAS (threadpoolctl)
+    python benchmarks/bench_lstm.py --threads 1 --tf-threads 1   # both single-threaded
+    python benchmarks/bench_lstm.py --no-keras      # NumPy only, no TensorFlow import
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import lstm_ref  # noqa: E402
+
+#: (N, T, D, H): a typical text-model layer, and a long univariate series.
+CONFIGS = [(64, 100, 32, 128), (32, 500, 1, 64)]
+GOALS = {"fwd/keras": 1.0, "fwd/matmul": 2.5, "bwd/fwd": 2.0}
+
+
+def measure(variants: dict[str, Callable[[], object]], repeat: int, warmup: int = 3):
+    """Median seconds of each variant, timed round-robin after ``warmup`` calls each."""
+    for fn in variants.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeat):
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def blas_description() -> str:
+    libs = [f"{d['internal_api']} {d.get('version') or ''} ({d['num_threads']} thread"
+            f"{'s' if d['num_threads'] != 1 else ''}, {Path(d['filepath']).name})"
+            for d in threadpool_info() if d["user_api"] == "blas"]
+    return "; ".join(libs) or "none found"
+
+
+def numpy_variants(N, T, D, H, rng):
+    x = rng.standard_normal((N, T, D)).astype(np.float32)
+    W, U, b = lstm_ref.init_weights("lstm", D, H, rng=rng)
+    hs, cache = lstm_ref.lstm_forward(x, W, U, b)
+    dhs = rng.standard_normal(hs.shape).astype(np.float32)
+    x2 = x.reshape(N * T, D)
+    h = np.tanh(rng.standard_normal((N, H))).astype(np.float32)
+    rec = np.empty((N, 4 * H), dtype=np.float32)
+
+    def matmuls():   # exactly the products lstm_forward computes, nothing else
+        x2 @ W
+        for _ in range(T):
+            np.matmul(h, U, out=rec)
+
+    variants = {
+        "numpy forward": lambda: lstm_ref.lstm_forward(x, W, U, b),
+        "numpy backward": lambda: lstm_ref.lstm_backward(dhs, cache),
+        "numpy matmuls only": matmuls,
+    }
+    return x, (W, U, b), variants
+
+
+def keras_variants(x, weights, H):
+    import keras
+    import tensorflow as tf
+
+    N, T, D = x.shape
+    layer = keras.layers.LSTM(H, return_sequences=True)
+    layer.build((None, T, D))
+    layer.set_weights(list(weights))
+    model = keras.Sequential([keras.Input((T, D)), layer])
+    xt = tf.constant(x)
+    plain = tf.function(lambda a: layer(a))
+    jit = tf.function(lambda a: layer(a), jit_compile=True)
+    err = float(np.abs(jit(xt).numpy() - lstm_ref.lstm_forward(x, *weights)[0]).max())
+    variants = {
+        "keras tf.function": lambda: plain(xt).numpy(),
+        "keras tf.function(jit_compile=True)": lambda: jit(xt).numpy(),
+        "keras model.predict": lambda: model.predict(x, batch_size=N, verbose=0),
+    }
+    return variants, err
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit NumPy's BLAS to this many threads (threadpoolctl)")
+    parser.add_argument("--tf-threads", type=int, default=None,
+                        help="limit TensorFlow's intra- and inter-op threads")
+    parser.add_argument("--repeat", type=int, default=21, help="timed runs per variant")
+    parser.add_argument("--no-keras", action="store_true", help="skip TensorFlow/Keras")
+    args = parser.parse_args(argv)
+
+    if args.threads is not None:
+        threadpool_limits(limits=args.threads, user_api="blas")
+    tf_note = "not run"
+    if not args.no_keras:
+        import tensorflow as tf
+
+        if args.tf_threads is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(args.tf_threads)
+            tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
+        intra = tf.config.threading.get_intra_op_parallelism_threads()
+        tf_note = (f"TensorFlow {tf.__version__}, intra-op threads "
+                   f"{intra or f'default ({os.cpu_count()})'}")
+
+    print(f"lstm_ref {lstm_ref.__version__}, NumPy {np.__version__}, Python "
+          f"{platform.python_version()}, {os.cpu_count()} CPUs")
+    print(f"BLAS: {blas_description()}")
+    print(f"Keras side: {tf_note}")
+    load0 = os.getloadavg()
+    print(f"load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    print(f"medians of {args.repeat} round-robin runs, float32, milliseconds\n")
+
+    rows = []
+    for N, T, D, H in CONFIGS:
+        rng = np.random.default_rng(0)
+        x, weights, variants = numpy_variants(N, T, D, H, rng)
+        err = None
+        if not args.no_keras:
+            kv, err = keras_variants(x, weights, H)
+            variants.update(kv)
+        med = measure(variants, args.repeat)
+        rows.append(((N, T, D, H), med, err))
+
+    width = max(len(name) for _, med, _ in rows for name in med)
+    for (N, T, D, H), med, err in rows:
+        print(f"(N, T, D, H) = ({N}, {T}, {D}, {H})")
+        for name, sec in med.items():
+            print(f"  {name:<{width}} {1e3 * sec:9.2f}")
+        if err is not None:
+            print(f"  {'max |numpy - keras| of hs':<{width}} {err:9.1e}")
+        fwd = med["numpy forward"]
+        ratios = {"fwd/matmul": fwd / med["numpy matmuls only"],
+                  "bwd/fwd": med["numpy backward"] / fwd}
+        if err is not None:
+            compiled = min(med["keras tf.function"],
+                           med["keras tf.function(jit_compile=True)"])
+            ratios["fwd/keras"] = fwd / compiled
+            print(f"  {'forward / keras tf.function':<{width}} "
+                  f"{fwd / med['keras tf.function']:9.2f}")
+            print(f"  {'forward / keras jit':<{width}} "
+                  f"{fwd / med['keras tf.function(jit_compile=True)']:9.2f}")
+        labels = {"fwd/keras": "forward / best compiled keras",
+                  "fwd/matmul": "forward / its matmuls", "bwd/fwd": "backward / forward"}
+        for key in ("fwd/keras", "fwd/matmul", "bwd/fwd"):
+            if key in ratios:
+                goal = GOALS[key]
+                mark = "met" if ratios[key] <= goal else "MISSED"
+                print(f"  {labels[key]:<{width}} {ratios[key]:9.2f}   goal <= {goal}: {mark}")
+        print()
+    load1 = os.getloadavg()
+    print(f"load average at end: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; "
+          f"BLAS: {blas_description()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
