@@ -47,6 +47,8 @@ import lstm_ref  # noqa: E402
 #: (N, T, D, H): a typical text-model layer, and a long univariate series.
 CONFIGS = [(64, 100, 32, 128), (32, 500, 1, 64)]
 GOALS = {"fwd/keras": 1.0, "fwd/matmul": 2.5, "bwd/fwd": 2.0}
+LABELS = {"fwd/keras": "forward / best compiled keras", "fwd/matmul": "forward / its matmuls",
+          "bwd/fwd": "backward / forward"}
 
 
 def measure(variants: dict[str, Callable[[], object]], repeat: int, warmup: int = 3):
@@ -75,14 +77,17 @@ def numpy_variants(N, T, D, H, rng):
     W, U, b = lstm_ref.init_weights("lstm", D, H, rng=rng)
     hs, cache = lstm_ref.lstm_forward(x, W, U, b)
     dhs = rng.standard_normal(hs.shape).astype(np.float32)
-    x2 = x.reshape(N * T, D)
-    h = np.tanh(rng.standard_normal((N, H))).astype(np.float32)
-    rec = np.empty((N, 4 * H), dtype=np.float32)
+    # The products lstm_forward computes, in its layout (feature-major, see its Notes):
+    # the input projection W^T x_t^T of all steps, then T recurrent products U^T h^T.
+    W_T, U_T = np.ascontiguousarray(W.T), np.ascontiguousarray(U.T)
+    x_f = np.ascontiguousarray(x.transpose(1, 2, 0))          # (T, D, N)
+    h = np.tanh(rng.standard_normal((H, N))).astype(np.float32)
+    rec = np.empty((4 * H, N), dtype=np.float32)
 
-    def matmuls():   # exactly the products lstm_forward computes, nothing else
-        x2 @ W
+    def matmuls():
+        np.matmul(W_T, x_f)
         for _ in range(T):
-            np.matmul(h, U, out=rec)
+            np.matmul(U_T, h, out=rec)
 
     variants = {
         "numpy forward": lambda: lstm_ref.lstm_forward(x, W, U, b),
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads is not None:
         threadpool_limits(limits=args.threads, user_api="blas")
-    tf_note = "not run"
+    tf_note = tf_threads = "not run"
     if not args.no_keras:
         import tensorflow as tf
 
@@ -133,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             tf.config.threading.set_intra_op_parallelism_threads(args.tf_threads)
             tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
         intra = tf.config.threading.get_intra_op_parallelism_threads()
+        tf_threads = f"{intra} intra-op" if intra else f"default ({os.cpu_count()})"
         tf_note = (f"TensorFlow {tf.__version__}, intra-op threads "
                    f"{intra or f'default ({os.cpu_count()})'}")
 
@@ -155,9 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         med = measure(variants, args.repeat)
         rows.append(((N, T, D, H), med, err))
 
-    width = max(len(name) for _, med, _ in rows for name in med)
+    width = max(len(name) for _, med, _ in rows for name in (*med, *LABELS.values())) + 2
+    blas_threads = ",".join(str(d["num_threads"]) for d in threadpool_info()
+                            if d["user_api"] == "blas")
     for (N, T, D, H), med, err in rows:
-        print(f"(N, T, D, H) = ({N}, {T}, {D}, {H})")
+        print(f"(N, T, D, H) = ({N}, {T}, {D}, {H})   [NumPy BLAS threads: {blas_threads}; "
+              f"TF: {tf_threads}]")
         for name, sec in med.items():
             print(f"  {name:<{width}} {1e3 * sec:9.2f}")
         if err is not None:
@@ -173,13 +182,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{fwd / med['keras tf.function']:9.2f}")
             print(f"  {'forward / keras jit':<{width}} "
                   f"{fwd / med['keras tf.function(jit_compile=True)']:9.2f}")
-        labels = {"fwd/keras": "forward / best compiled keras",
-                  "fwd/matmul": "forward / its matmuls", "bwd/fwd": "backward / forward"}
         for key in ("fwd/keras", "fwd/matmul", "bwd/fwd"):
             if key in ratios:
                 goal = GOALS[key]
                 mark = "met" if ratios[key] <= goal else "MISSED"
-                print(f"  {labels[key]:<{width}} {ratios[key]:9.2f}   goal <= {goal}: {mark}")
+                print(f"  {LABELS[key]:<{width}} {ratios[key]:9.2f}   goal <= {goal}: {mark}")
         print()
     load1 = os.getloadavg()
     print(f"load average at end: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; "
