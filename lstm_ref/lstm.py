@@ -181,26 +181,23 @@ def lstm_forward(
     c = np.ascontiguousarray(c0.T, dtype=dtype)
     one_half = dtype.type(0.5)
     mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
-    for t in range(T):
-        a = gates[t]                    # (4H, N): pre-activations, then [i, f, g, o]
+    # Per-step views, made once: a = [i, f, g, o] pre-activations (4H, N) of step t.
+    steps = zip(gates, gates[:, :H2], gates[:, :H], gates[:, H:H2], gates[:, H2:H3],
+                gates[:, H3:], cs, tanh_cs, hs, strict=True)
+    for a, i_f, i, f, g, o, c_t, tc, h_t in steps:
         matmul(U_T, h, out=rec)
         add(a, rec, out=a)
         tanh(a, out=a)                  # g, and tanh(a / 2) for i, f, o
-        s = a[:H2]                      # i, f = (1 + tanh(a / 2)) / 2
-        mul(s, one_half, out=s)
-        add(s, one_half, out=s)
-        o = a[H3:]
-        mul(o, one_half, out=o)
+        mul(i_f, one_half, out=i_f)     # i, f = (1 + tanh(a / 2)) / 2
+        add(i_f, one_half, out=i_f)
+        mul(o, one_half, out=o)         # o likewise
         add(o, one_half, out=o)
-        c_t = cs[t]
-        mul(a[H:H2], c, out=c_t)        # c_t = f * c_{t-1} + i * g
-        mul(a[:H], a[H2:H3], out=ig)
+        mul(f, c, out=c_t)              # c_t = f * c_{t-1} + i * g
+        mul(i, g, out=ig)
         add(c_t, ig, out=c_t)
-        tc = tanh_cs[t]
         tanh(c_t, out=tc)
-        h = hs[t]
-        mul(o, tc, out=h)               # h_t = o * tanh(c_t)
-        c = c_t
+        mul(o, tc, out=h_t)             # h_t = o * tanh(c_t)
+        h, c = h_t, c_t
 
     def batch_first(a: np.ndarray) -> np.ndarray:   # (T, F, N) -> (N, T, F), a view
         return a.transpose(2, 0, 1)
