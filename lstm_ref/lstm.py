@@ -166,8 +166,8 @@ def lstm_forward(
     U = recurrent_kernel.astype(dtype, copy=False)
     half = np.full((4 * H, 1), 0.5, dtype=dtype)   # halve the i, f, o blocks: see Notes
     half[H2:H3] = 1.0
-    W_T = kernel.T.astype(dtype) * half              # (4H, D)
-    U_T = U.T * half                                 # (4H, H), C-contiguous
+    W_T = np.ascontiguousarray(kernel.T * half, dtype=dtype)    # (4H, D)
+    U_T = np.ascontiguousarray(U.T * half)                      # (4H, H)
     # Input projection of every step at once: W^T x_t^T for t = 1..T -> (T, 4H, N).
     x_f = np.ascontiguousarray(x.transpose(1, 2, 0), dtype=dtype)   # (T, D, N)
     gates = np.matmul(W_T, x_f)

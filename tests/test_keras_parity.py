@@ -189,3 +189,24 @@ def test_backward_equals_gradient_tape(keras, tf, kind, dtype, tol):
         assert grads[name].shape == expected.shape, name
         err = L.rel_error(grads[name], expected)
         assert err <= tol, f"{kind} {dtype} d{name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_init_weights_follows_keras_initialisers(keras, kind):
+    """Same distributions as a fresh Keras layer: Glorot-uniform kernel, a recurrent
+    kernel (H, G*H) with orthonormal *rows* (Keras' Orthogonal on the whole matrix, not
+    per gate block), the same bias (LSTM forget block 1)."""
+    D, H = 5, 16
+    keras.utils.set_random_seed(0)
+    layer = getattr(keras.layers, LAYER[kind])(H)
+    layer.build((None, None, D))
+    W_k, U_k, b_k = layer.get_weights()
+    W, U, b = L.init_weights(kind, D, H, rng=0)
+    assert (W.shape, U.shape, b.shape) == (W_k.shape, U_k.shape, b_k.shape)
+    assert W.dtype == U.dtype == b.dtype == W_k.dtype
+    limit = np.sqrt(6.0 / (D + W.shape[1]))
+    for kernel in (W, W_k):
+        assert np.abs(kernel).max() <= limit * (1 + 1e-6)
+    for rec in (U, U_k):
+        np.testing.assert_allclose(rec @ rec.T, np.eye(H), atol=1e-5)
+    np.testing.assert_array_equal(b, b_k)
