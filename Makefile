@@ -72,14 +72,22 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check lstm_ref course_grader tests benchmarks book/_ext
 
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
 test: sysdeps $(STAMP)
+	@echo ">> [1/6] lint"
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest tests -m "not browser and not grading" -p no:cacheprovider
+	@echo ">> [2/6] lstm_ref, Keras parity, repository and assignment checks"
+	$(PYTEST) tests -m "not browser and not grading" --durations=5
+	@echo ">> [3/6] exercises/ is what nbgrader generates from solutions/"
 	$(MAKE) --no-print-directory check-exercises
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
-	  --nbval-cell-timeout=300 solutions book -o filterwarnings= -q
+	@echo ">> [4/6] every notebook of solutions/ and book/ runs (nbval)"
+	$(PYTEST) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+	  -o filterwarnings= -o addopts= --durations=0 solutions book
+	@echo ">> [5/6] the book builds strictly"
 	$(MAKE) --no-print-directory book
-	$(BIN)/python -m pytest tests -m "grading or browser" -p no:cacheprovider
+	@echo ">> [6/6] grading a test class, and the book and JupyterLab in a real browser"
+	$(PYTEST) tests -m "grading or browser" --durations=0
 
 # Regenerate the student notebooks and fail if they differ from what is committed.
 exercises: $(STAMP)
