@@ -1,0 +1,357 @@
+"""The six nbgrader assignments: metadata, released exercises, test helpers, re-checks.
+
+Most tests read the notebooks as JSON and run no kernel. The in-process re-check tests
+execute the setup and solution cells of the NumPy parts in this process (a few ms each).
+The validator tests at the end start one Jupyter kernel per notebook, as the Validate
+button does (``nbgrader validate`` always exits 0, so its API is used); the Keras
+notebooks among them carry the ``keras`` marker.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_grader import notebook_checks
+from course_grader.notebook_checks import checks_block
+from course_grader.parts import PARTS
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("ch01_vanishing_gradients", "ch02_lstm_cell", "ch03_text_classification",
+               "ch04_stacked_lstms", "ch05_time_series", "ch06_gru")
+KERAS_ASSIGNMENTS = {"ch03_text_classification", "ch04_stacked_lstms", "ch05_time_series"}
+
+HIDDEN = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS\n?", re.S | re.M)
+SOLUTION = re.compile(r"^ *### BEGIN SOLUTION\n(.*?)^ *### END SOLUTION\n?", re.S | re.M)
+POINTS_HEADING = re.compile(r"^## Part \d+: .*\((\d+) points?\)\s*$", re.M)
+
+
+def solution_path(name: str) -> Path:
+    return ROOT / "solutions" / name / f"{name}.ipynb"
+
+
+def exercise_path(name: str) -> Path:
+    return ROOT / "exercises" / name / f"{name}.ipynb"
+
+
+def read(path: Path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def code_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def graded(nb) -> list:
+    return [c for c in nb.cells if meta(c).get("grade")]
+
+
+def solution_cells(nb) -> list:
+    return [c for c in nb.cells if meta(c).get("solution")]
+
+
+@contextmanager
+def lstm_ref_restored():
+    """The setup cells block ``lstm_ref`` through sys.modules: undo that afterwards."""
+    saved = sys.modules.get("lstm_ref")
+    try:
+        yield
+    finally:
+        if saved is None:
+            sys.modules.pop("lstm_ref", None)
+        else:
+            sys.modules["lstm_ref"] = saved
+
+
+def namespace_of(nb) -> dict:
+    """Run the setup cell and every solution cell of ``nb`` here (what the grader's
+    out-of-kernel re-check runs in its sandbox) and return their namespace."""
+    ns: dict = {"__name__": "__assignment__"}
+    with lstm_ref_restored():
+        for cell in code_cells(nb):
+            if meta(cell).get("grade_id") == "setup" or meta(cell).get("solution"):
+                exec(compile(cell.source, meta(cell)["grade_id"], "exec"), ns)  # noqa: S102
+    return ns
+
+
+# ---------------------------------------------------------------- layout and metadata
+def test_assignment_folders_hold_one_notebook_each() -> None:
+    for top in ("solutions", "exercises"):
+        names = sorted(p.name for p in (ROOT / top).iterdir() if not p.name.startswith("."))
+        assert names == sorted(ASSIGNMENTS), f"{top}/ holds {names}"
+        for name in ASSIGNMENTS:
+            files = [p.name for p in (ROOT / top / name).iterdir()
+                     if p.name != ".ipynb_checkpoints"]
+            assert files == [f"{name}.ipynb"], f"{top}/{name} holds {files}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_solution_metadata(name: str) -> None:
+    nb = read(solution_path(name))
+    nbformat.validate(nb)
+    assert nb.cells[0].cell_type == "markdown", "the notebook starts with a Markdown title"
+    assert nb.cells[0].source.startswith("# Assignment"), "the title is '# Assignment ...'"
+    cells = [c for c in nb.cells if meta(c)]
+    ids = [meta(c).get("grade_id") for c in cells]
+    assert all(ids), f"grade_ids missing: {ids}"
+    assert len(set(ids)) == len(ids), f"grade_ids repeated: {ids}"
+    for c in cells:
+        m = meta(c)
+        assert c.cell_type == "code", f"{m['grade_id']}: nbgrader cells are code cells here"
+        assert m.get("schema_version") == 3, f"{m['grade_id']}: schema_version"
+        if m.get("solution"):
+            assert (m["grade"], m["locked"]) == (False, False), m
+            assert SOLUTION.search(c.source), f"{m['grade_id']}: no solution region"
+        elif m.get("grade"):
+            assert (m["solution"], m["locked"]) == (False, True), m
+            assert isinstance(m.get("points"), int), m
+            assert m["points"] > 0, m
+        else:
+            assert (m["locked"], m["grade"]) == (True, False), m
+    first_code = code_cells(nb)[0]
+    assert meta(first_code).get("grade_id") == "setup", "the first code cell is the setup"
+
+    tests = graded(nb)
+    assert 3 <= len(tests) <= 6, f"{len(tests)} graded parts"
+    order = [meta(c)["grade_id"] for c in cells]
+    for sol in solution_cells(nb):
+        gid = meta(sol)["grade_id"]
+        assert f"{gid}_tests" in order, f"solution cell {gid} has no test cell {gid}_tests"
+        assert order.index(f"{gid}_tests") > order.index(gid), f"{gid}_tests comes first"
+    assert len(solution_cells(nb)) == len(tests), "one solution cell and one test cell a part"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_test_cells_have_a_docstring_visible_checks_and_hidden_tests(name: str) -> None:
+    for cell in graded(read(solution_path(name))):
+        gid = meta(cell)["grade_id"]
+        first = cell.source.splitlines()[0]
+        assert re.fullmatch(r'""".+"""', first), f"{gid}: first line is not a one-line docstring"
+        hidden = HIDDEN.search(cell.source)
+        assert hidden, f"{gid}: no hidden tests"
+        visible = cell.source[:hidden.start()].splitlines()[1:]
+        assert any(line.strip() for line in visible), f"{gid}: no visible check"
+        assert cell.source[hidden.end():].strip() == "", f"{gid}: code after the hidden tests"
+        body = hidden.group(1)
+        assert "lstm_ref" not in body, f"{gid}: hidden tests must not use lstm_ref"
+        for call in ("print(", "display("):
+            assert call not in body, f"{gid}: hidden tests must not print ({call})"
+        assert "new_seed()" in body, f"{gid}: hidden tests draw fresh inputs"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_no_cell_imports_lstm_ref(name: str) -> None:
+    for cell in code_cells(read(solution_path(name))):
+        assert not re.search(r"^\s*(import|from)\s+lstm_ref", cell.source, re.M), cell.source
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_setup_cell_carries_the_checks_and_blocks_lstm_ref(name: str) -> None:
+    setup = code_cells(read(solution_path(name)))[0].source
+    assert checks_block() in setup, "the setup cell's helpers differ from notebook_checks.py"
+    assert 'sys.modules["lstm_ref"] = None' in setup
+    assert "keras" not in setup, "Keras belongs in a later read-only cell (re-checks skip it)"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_solution_notebooks_have_no_outputs(name: str) -> None:
+    for cell in code_cells(read(solution_path(name))):
+        assert not cell.outputs
+        assert cell.execution_count is None
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_headings_announce_the_points_of_the_test_cells(name: str) -> None:
+    nb = read(solution_path(name))
+    announced = [int(p) for c in nb.cells if c.cell_type == "markdown"
+                 for p in POINTS_HEADING.findall(c.source)]
+    assert announced == [meta(c)["points"] for c in graded(nb)]
+
+
+# ---------------------------------------------------------------- released exercises
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_released_exercise_hides_solutions_and_hidden_tests(name: str) -> None:
+    source, released = read(solution_path(name)), read(exercise_path(name))
+    text = exercise_path(name).read_text()
+    for marker in ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION"):
+        assert marker not in text, f"the released exercise contains {marker}"
+    by_id = {meta(c)["grade_id"]: c for c in released.cells if meta(c)}
+    assert list(by_id) == [meta(c)["grade_id"] for c in source.cells if meta(c)]
+    for cell in solution_cells(source):
+        stub = by_id[meta(cell)["grade_id"]].source
+        assert "raise NotImplementedError()" in stub
+        stub = re.sub(r'""".*?"""', "", stub, flags=re.S)  # docstrings may show the approach
+        for body in SOLUTION.findall(cell.source):
+            for line in body.splitlines():
+                if len(line.strip()) > 12:
+                    assert line.strip() not in stub, f"solution code released: {line.strip()}"
+    for cell in graded(source):
+        visible = cell.source[:HIDDEN.search(cell.source).start()].strip()
+        assert by_id[meta(cell)["grade_id"]].source.strip() == visible
+
+
+# ---------------------------------------------------------------- the test helpers
+def test_checks_reject_lists_broadcasting_nan_and_wrong_dtype() -> None:
+    c = notebook_checks
+    want = np.array([[0.25, -1.5, 3.0]])
+    c.check_close("h", want.copy(), want)
+    for got, fragment in (([[0.25, -1.5, 3.0]], "is a list"),
+                          (want[0], "shape (3,) but expected (1, 3)"),
+                          (np.broadcast_to(want, (2, 3)).copy(), "shape (2, 3)"),
+                          (np.array([[0.25, np.nan, 3.0]]), "NaN"),
+                          (np.array([[1, 2, 3]]), "dtype int64"),
+                          (want + 0.1, "max abs error 1.0e-01")):
+        with pytest.raises(AssertionError, match=re.escape(fragment)):
+            c.check_close("h", got, want, "for x (1, 2)")
+    with pytest.raises(AssertionError, match="expected float32"):
+        c.check_close("h", want, want, dtype=np.float32)
+    with pytest.raises(AssertionError, match="is a bool"):
+        c.check_int("n", True, 1)
+    with pytest.raises(AssertionError, match="expected a tuple"):
+        c.check_tuple("f", [1, 2], 2)
+    with pytest.raises(AssertionError, match="raised nothing"):
+        c.check_raises("f()", lambda: None)
+    with pytest.raises(AssertionError, match="raised KeyError, expected ValueError"):
+        c.check_raises("f()", lambda: {}["k"])
+    assert c.shapes(x=np.zeros((3, 2)), h=np.zeros(4)) == "x (3, 2), h (4,)"
+
+
+def test_check_messages_never_show_the_expected_values() -> None:
+    c = notebook_checks
+    want = np.array([0.123456789, 98.7654321])
+    for call in (lambda: c.check_close("y", np.array([0.5, 1.5]), want, "on input z"),
+                 lambda: c.check_number("s", 0.5, 0.123456789),
+                 lambda: c.check_int("n", 3, 98765)):
+        with pytest.raises(AssertionError) as info:
+            call()
+        message = str(info.value)
+        for secret in ("0.12", "98.7", "98765", "1.23e-01", "9.88e+01"):
+            assert secret not in message, f"{message!r} reveals {secret}"
+
+
+# ---------------------------------------------------------------- the re-check registry
+def test_every_part_points_at_a_graded_cell_and_a_defined_function() -> None:
+    assert set(PARTS) <= set(ASSIGNMENTS)
+    for name, parts in PARTS.items():
+        nb = read(solution_path(name))
+        tests = {meta(c)["grade_id"] for c in graded(nb)}
+        defined = "\n".join(c.source for c in solution_cells(nb))
+        for part in parts:
+            assert part.grade_id in tests, f"{name}: {part.grade_id} is not a graded cell"
+            assert re.search(rf"^def {part.function}\(", defined, re.M), (
+                f"{name}: no solution cell defines {part.function}")
+
+
+def perturbed(value):
+    """A slightly wrong copy of a reference result, of the same structure."""
+    if isinstance(value, np.ndarray):
+        return value + 1e-2 if value.size else value
+    if isinstance(value, (tuple, list)):
+        out = [perturbed(v) for v in value]
+        return type(value)(out)
+    if isinstance(value, dict):
+        return {k: perturbed(v) for k, v in value.items()}
+    if value is None:
+        return 1
+    if isinstance(value, (int, np.integer)):
+        return value + 1
+    return float(value) + 1e-2
+
+
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_solutions_pass_the_rechecks_and_wrong_answers_fail(name: str) -> None:
+    ns = namespace_of(read(solution_path(name)))
+    rng = np.random.default_rng(20240607)
+    for part in PARTS[name]:
+        for args in part.make_inputs(rng):
+            got = ns[part.function](*copy.deepcopy(args))
+            want = part.reference(*copy.deepcopy(args))
+            assert part.compare(got, want) is None, (part.function, part.compare(got, want))
+            assert part.compare(perturbed(want), want), f"{part.function}: perturbation passed"
+
+
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_released_stubs_fail_every_recheck(name: str) -> None:
+    ns = namespace_of(read(exercise_path(name)))
+    rng = np.random.default_rng(7)
+    for part in PARTS[name]:
+        with pytest.raises(NotImplementedError):
+            ns[part.function](*part.make_inputs(rng)[0])
+
+
+def test_bptt_reference_agrees_with_lstm_ref_state_gradient_norms() -> None:
+    import lstm_ref
+    from course_grader import parts
+
+    rng = np.random.default_rng(3)
+    N, T, D, H = 4, 12, 2, 5
+    x = rng.standard_normal((N, T, D))
+    W, U, b = lstm_ref.init_weights("rnn", D, H, rng=rng)
+    U = 1.5 * U
+    hs, _ = lstm_ref.rnn_forward(x, W, U, b)
+    v = np.random.default_rng(11).standard_normal(H)
+    dh_last = np.tile(v / np.linalg.norm(v), (N, 1))
+    ratios = parts.grad_norm_ratios(parts.bptt_hidden_grads(hs, U, dh_last))
+    want = lstm_ref.state_gradient_norms("rnn", x, W, U, b, rng=11)["h"]
+    np.testing.assert_allclose(ratios, want, rtol=1e-9)
+
+
+@pytest.mark.keras
+def test_keras_agrees_with_the_references_that_lstm_ref_lacks(keras) -> None:
+    from course_grader import parts
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 6, 2)).astype("float32")
+    gru = keras.layers.GRU(4, reset_after=False, return_sequences=True)
+    gru.build((None, 6, 2))
+    W, U, b = gru.get_weights()
+    gru.set_weights([W, U, rng.standard_normal(b.shape).astype("float32")])
+    W, U, b = (w.astype(np.float64) for w in gru.get_weights())
+    h, hs = np.zeros((3, 4)), []
+    for t in range(6):
+        h = parts.gru_step_reset_before(x[:, t].astype(np.float64), h, W, U, b)
+        hs.append(h)
+    np.testing.assert_allclose(np.stack(hs, axis=1), np.asarray(gru(x)), atol=1e-5)
+
+    stack = keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(4, return_sequences=True),
+                              keras.layers.LSTM(3)])
+    weights = [tuple(w.astype(np.float64) for w in layer.get_weights())
+               for layer in stack.layers]
+    np.testing.assert_allclose(parts.stacked_forward(x.astype(np.float64), weights),
+                               np.asarray(stack(x)), atol=1e-5)
+
+
+# ---------------------------------------------------------------- kernels: the Validate button
+def _validate(path: Path) -> dict:
+    from nbgrader.validator import Validator
+
+    return Validator().validate(str(path))
+
+
+def _kernel_params():
+    return [pytest.param(n, marks=pytest.mark.keras) if n in KERAS_ASSIGNMENTS else n
+            for n in ASSIGNMENTS]
+
+
+@pytest.mark.parametrize("name", _kernel_params())
+def test_solution_passes_validation(name: str) -> None:
+    result = _validate(solution_path(name))
+    assert result == {}, {k: [c.get("error", "")[:500] for c in v] for k, v in result.items()}
+
+
+@pytest.mark.parametrize("name", _kernel_params())
+def test_released_exercise_fails_validation_in_every_part(name: str) -> None:
+    result = _validate(exercise_path(name))
+    assert set(result) == {"failed"}, sorted(result)
+    assert len(result["failed"]) == len(graded(read(exercise_path(name))))
