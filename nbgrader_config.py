@@ -11,3 +11,44 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# ---------------------------------------------------------------- grading (course_grader)
+# `make grade` (python -m course_grader grade) forces these settings itself; they are
+# here too so that plain `nbgrader autograde` and the formgrader's buttons grade the same
+# way: every kernel in the bubblewrap sandbox (they refuse to run without bwrap),
+# metadata and deleted cells repaired, outputs limited in bytes, and feedback without
+# hidden tests, tracebacks or printed output. See course_grader/README.md.
+import os  # noqa: E402
+import sys  # noqa: E402
+
+_here = os.path.dirname(os.path.abspath(__file__))  # noqa: F821 (set by traitlets)
+if _here not in sys.path:
+    sys.path.insert(0, _here)  # nbgrader's own scripts do not put the course on sys.path
+
+c.Autograde.sanitize_preprocessors = [
+    "nbconvert.preprocessors.ClearOutputPreprocessor",
+    "course_grader.preprocessors.RestoreCellMetadata",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "course_grader.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "course_grader.outputs.LimitOutputBytes",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "course_grader.preprocessors.SanitizeFeedback",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back and run
+c.Execute.timeout = 60                     # seconds per cell (also the learner's Validate)
+c.SandboxedExecute.kernel_seconds = 300    # seconds per notebook, then its kernel is killed
+c.HTMLExporter.sanitize_html = True        # no learner-written script in feedback pages

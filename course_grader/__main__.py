@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         print("the grading sandbox works")
         return 0
 
+    try:  # before the heavy imports, so that a machine without bwrap hears it at once
+        check_sandbox()
+    except SandboxUnavailable as err:
+        print(f"ERROR: refusing to grade: {err}", file=sys.stderr)
+        return 2
+
     from .batch import GradingError, grade_assignments
 
     student_seconds = args.student_timeout or (args.kernel_timeout + args.recheck_timeout + 90)

@@ -29,7 +29,7 @@ from nbgrader.coursedir import CourseDirectory
 from . import report
 from .config import Settings, grading_config
 from .sandbox import check_sandbox
-from .worker import StudentResult, remove_results, worker_main, write_result
+from .worker import StudentResult, quick_status, remove_results, worker_main, write_result
 
 _BAD_ID = re.compile(r"[\s*?\[\]\\'\"]|^[.-]")
 
@@ -121,6 +121,17 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
                                         "(no spaces, quotes, * ? [ ] or leading . or -)")
                     write_result(plan.state_dir, res)
                     plan.results[s] = res
+                elif (quick := quick_status(
+                        cd.format_path(cd.submitted_directory, s, plan.assignment),
+                        plan.assignment)) is not None:
+                    res = StudentResult(s, status=quick[0], reason=quick[1],
+                                        max_score=plan.max_score,
+                                        parts={g: 0.0 for g in plan.part_max})
+                    remove_results(cfg, plan.assignment, s)
+                    write_result(plan.state_dir, res)
+                    plan.results[s] = res
+                    echo(f"[-] {s}/{plan.assignment}: 0/{plan.max_score:g} "
+                         f"{quick[0].upper()}: {quick[1]}")
                 else:
                     jobs.append((plan, s))
         names = ", ".join(p.assignment for p in plans)

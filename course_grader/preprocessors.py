@@ -3,9 +3,10 @@
 - :class:`RestoreCellMetadata` (autograde, first sanitising step): puts back the nbgrader
   metadata of every cell the instructor's source has (grade/solution/locked/points), drops
   metadata that names no source cell or repeats an id already seen (the first copy
-  counts), and re-inserts read-only cells (the ``setup`` cell) a submission deleted. nbgrader then restores locked sources and re-inserts missing test
-  cells (``OverwriteCells.add_missing_cells``). Editing, emptying, deleting or re-pointing
-  cells and metadata so gains nothing.
+  counts), and re-inserts read-only cells (the ``setup`` cell) a submission deleted.
+  nbgrader then restores locked sources and re-inserts missing test cells
+  (``OverwriteCells.add_missing_cells``). Editing, emptying, deleting or re-pointing cells
+  and metadata so gains nothing.
 - :class:`SanitizeFeedback` (generate_feedback): the feedback shows the learner's cells
   and, for each test cell, its visible part and a one-line verdict; never hidden test
   code (removed from sources, and any message quoting it is withheld), never tracebacks

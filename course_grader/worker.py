@@ -86,6 +86,23 @@ def shadows_module(rel: str) -> bool:
         return True
 
 
+def quick_status(src: str, notebook: str) -> tuple[str, str] | None:
+    """``(status, reason)`` when a submission folder cannot be graded at all, else None.
+
+    Cheap (no copying): lets the batch write "missing"/"misnamed" rows itself.
+    """
+    student = os.path.basename(os.path.dirname(src.rstrip("/")))
+    if not os.path.isdir(src) or os.path.islink(src):
+        return "missing", f"no folder submitted/{student}/{notebook}/"
+    if os.path.lexists(os.path.join(src, f"{notebook}.ipynb")):
+        return None
+    others = sorted(n for n in os.listdir(src) if n.endswith(".ipynb")
+                    and not n.startswith("."))
+    if others:
+        return "misnamed", f"expected {notebook}.ipynb, found " + ", ".join(others[:5])
+    return "missing", f"no {notebook}.ipynb in submitted/{student}/{notebook}/"
+
+
 def stage_submission(src: str, dest: str, notebook: str) -> dict:
     """Copy a submission folder into ``dest`` keeping only what is safe to grade.
 

@@ -219,8 +219,9 @@ def huge_output(course):
     gates = next(c.source for c in nb.cells
                  if c.metadata.get("nbgrader", {}).get("grade_id") == "lstm_gates")
     _set_solution(nb, "lstm_gates", gates.replace(
-        "def lstm_gates(", "_BIG = 'z' * 10_000_000\n\n\ndef _lg(", 1)
-        + "\n\ndef lstm_gates(*a):\n    print(_BIG)\n    return _lg(*a)\n")
+        "def lstm_gates(", "_BIG = ['z' * 10_000_000]\n\n\ndef _lg(", 1)
+        + "\n\ndef lstm_gates(*a):\n    print(*_BIG)\n    _BIG.clear()\n"
+        "    return _lg(*a)\n")
     classroom.submit(course, "hostile_huge_output", A, nb)
 
 

@@ -1,0 +1,371 @@
+"""The instructor's autograder, through the real grading path (``python -m course_grader``).
+
+Two throw-away courses are graded at the same time (never the real submitted/ or
+gradebook.db):
+
+- a ch02_lstm_cell class of honest and hostile submissions (tests/hostile/cases.py),
+  graded with short time limits; every case must score exactly what its honest work
+  earns, without lowering or losing anyone else's result;
+- every other assignment, with its solution and its untouched exercise as submissions.
+
+The learner's Validate (nbgrader's Validator) must agree with the grade on the same
+notebooks. Runs in about 3 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from course_grader import classroom
+from course_grader.worker import StudentResult
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hostile import cases as hc  # noqa: E402
+
+pytestmark = [pytest.mark.grading,
+              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+
+REPO = classroom.REPO
+ASSIGNMENTS = ["ch01_vanishing_gradients", "ch02_lstm_cell", "ch03_text_classification",
+               "ch04_stacked_lstms", "ch05_time_series", "ch06_gru"]
+PRESENT = [a for a in ASSIGNMENTS
+           if all(os.path.exists(os.path.join(REPO, step, a, f"{a}.ipynb"))
+                  for step in ("solutions", "exercises"))]
+OTHERS = [a for a in PRESENT if a != hc.A]
+# short limits for the hostile class: an endless loop costs ~CELL + 10 s, not minutes
+CELL, KERNEL, RECHECK = 10, 60, 20
+STUDENT_LIMIT = KERNEL + RECHECK + 90
+BATCH_BOUND = 420  # seconds for the whole hostile class (19 folders, 2 workers)
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + env.get("PATH", "")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    env.pop("COURSE_GRADER_BWRAP", None)
+    return env
+
+
+def _grade(root, assignments, *extra) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "course_grader", "grade", *assignments, "--root", str(root),
+         *extra], cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Grade both courses concurrently; return what each run produced."""
+    hostile = tmp_path_factory.mktemp("hostile_class")
+    classroom.make_course(str(hostile), [hc.A])
+    for case in hc.CASES:
+        case.build(str(hostile))
+    others = tmp_path_factory.mktemp("assignments")
+    classroom.make_course(str(others), OTHERS)
+    for a in OTHERS:
+        classroom.submit(str(others), "solution", a, classroom.read(str(others), "solutions", a))
+        classroom.submit(str(others), "untouched", a, classroom.read(str(others), "exercises", a))
+
+    paths = [os.path.join(REPO, step, a, f"{a}.ipynb") for a in PRESENT
+             for step in ("solutions", "exercises")]
+    code = ("import json, sys\nfrom nbgrader.validator import Validator\n"
+            "print('RESULT' + json.dumps({p: bool(Validator().validate(p)) "
+            "for p in sys.argv[1:]}))\n")
+    p_v = subprocess.Popen([sys.executable, "-c", code, *paths], cwd=REPO, env=_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.monotonic()
+    p_h = _grade(hostile, [hc.A], "--cell-timeout", str(CELL), "--kernel-timeout", str(KERNEL),
+                 "--recheck-timeout", str(RECHECK))
+    p_o = _grade(others, OTHERS) if OTHERS else None
+    out_h, _ = p_h.communicate(timeout=900)
+    t_h = time.monotonic() - t0
+    out_o = p_o.communicate(timeout=900)[0] if p_o else ""
+    out_v = p_v.communicate(timeout=900)[0]
+    assert p_h.returncode == 0, out_h[-3000:]
+    assert p_o is None or p_o.returncode == 0, out_o[-3000:]
+    assert "RESULT" in out_v, out_v[-3000:]
+    return {"hostile": hostile, "others": others, "out_h": out_h, "out_o": out_o,
+            "seconds_h": t_h, "validate": json.loads(out_v.split("RESULT", 1)[1])}
+
+
+def _rows(root, assignment) -> dict[str, dict]:
+    with open(os.path.join(root, "grades", f"{assignment}.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_id = {r["student_id"]: r for r in rows}
+    assert len(by_id) == len(rows), "duplicate rows"
+    return by_id
+
+
+def _points(assignment) -> dict[str, float]:
+    return classroom.test_cells(classroom.read(REPO, "solutions", assignment))
+
+
+def _state(root, assignment, student) -> StudentResult:
+    path = os.path.join(root, "grades", ".state", assignment, f"{student}.json")
+    with open(path) as f:
+        return StudentResult(**json.load(f))
+
+
+# ---------------------------------------------------------------- the hostile class
+def test_every_folder_has_exactly_one_row(runs):
+    folders = set(os.listdir(os.path.join(runs["hostile"], "submitted")))
+    assert set(_rows(runs["hostile"], hc.A)) == folders == {c.student for c in hc.CASES}
+    for a in OTHERS:
+        assert set(_rows(runs["others"], a)) == {"solution", "untouched"}
+
+
+@pytest.mark.parametrize("case", hc.CASES, ids=lambda c: c.student)
+def test_case_scores_what_its_honest_work_earns(runs, case):
+    points = _points(hc.A)
+    row = _rows(runs["hostile"], hc.A)[case.student]
+    want = {g: (points[g] if g in case.earns else 0.0) for g in points}
+    got = {g: float(row[g]) for g in points}
+    assert (row["status"], got) == (case.status, want), row["reason"]
+    assert float(row["score"]) == sum(want.values())
+    assert float(row["max_score"]) == sum(points.values())
+    if float(row["score"]) < float(row["max_score"]):
+        assert row["reason"]
+        assert row["reason"] != "all tests passed"
+
+
+def test_progress_lines(runs):
+    lines = re.findall(r"^\[(\d+)/(\d+)\] (\S+): ([\d.]+)/([\d.]+) \(([\d.]+) s\)",
+                       runs["out_h"], re.M)
+    graded = {c.student for c in hc.CASES if c.student != "edge_no_folder"
+              and c.student != "edge_empty" and c.student != "edge_misnamed"}
+    assert {ln[2] for ln in lines} == graded
+    assert sorted(int(ln[0]) for ln in lines) == list(range(1, len(graded) + 1))
+
+
+def test_batch_time_is_bounded(runs):
+    assert runs["seconds_h"] < BATCH_BOUND
+    for case in hc.CASES:
+        assert _state(runs["hostile"], hc.A, case.student).seconds < STUDENT_LIMIT
+
+
+def test_gradebook_agrees_with_the_csv(runs):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rows = _rows(runs["hostile"], hc.A)
+    with Gradebook(f"sqlite:///{runs['hostile']}/gradebook.db") as gb:
+        for student, row in rows.items():
+            if row["status"] == "graded":
+                sub = gb.find_submission(hc.A, student)
+                assert float(sub.score) == float(row["score"]), student
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        assert float(g.score) == float(row[g.name]), (student, g.name)
+            else:
+                with pytest.raises(MissingEntry):
+                    gb.find_submission(hc.A, student)
+
+
+def _secret_lines(assignment) -> tuple[list[str], list[str]]:
+    """Lines of hidden tests, and of solutions, that the released exercise does not show."""
+    sol = classroom.read(REPO, "solutions", assignment)
+    released = nbformat.writes(classroom.read(REPO, "exercises", assignment))
+    found = {"hidden": set(), "solution": set()}
+    inside = None
+    for cell in sol.cells:
+        for line in cell.source.split("\n"):
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = "hidden"
+            elif "BEGIN SOLUTION" in line:
+                inside = "solution"
+            elif "END HIDDEN TESTS" in line or "END SOLUTION" in line:
+                inside = None
+            elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#"):
+                if json.dumps(line.strip())[1:-1] not in released:
+                    found[inside].add(line.strip())
+    return sorted(found["hidden"]), sorted(found["solution"])
+
+
+def _feedback_text(path: str) -> str:
+    import html
+
+    with open(path, encoding="utf-8") as f:
+        return html.unescape(re.sub(r"<[^>]+>", "", f.read()))
+
+
+@pytest.mark.parametrize("which", ["hostile", "others"])
+def test_feedback_shows_no_hidden_tests_or_solutions(runs, which):
+    root = runs[which]
+    checked = 0
+    for a in ([hc.A] if which == "hostile" else OTHERS):
+        hidden, solution = _secret_lines(a)
+        assert hidden
+        assert solution
+        for student in os.listdir(os.path.join(root, "feedback")):
+            path = os.path.join(root, "feedback", student, a, f"{a}.html")
+            if not os.path.exists(path):
+                continue
+            text = _feedback_text(path)
+            # what the learner wrote may show (their own cells), nothing else
+            mine = nbformat.read(os.path.join(root, "submitted", student, a, f"{a}.ipynb"),
+                                 as_version=4)
+            own = "\n".join(c.source for c in mine.cells if c.cell_type == "code" and not
+                            c.metadata.get("nbgrader", {}).get("locked"))
+            leaked = [s for s in hidden + solution if s in text and s not in own]
+            assert not leaked, (student, leaked[:3])
+            assert "SQLite format" not in text
+            assert "Traceback (most recent call" not in text
+            checked += 1
+    assert checked >= (12 if which == "hostile" else 2 * len(OTHERS))
+
+
+def test_huge_outputs_are_truncated(runs):
+    root = runs["hostile"]
+    ag = os.path.join(root, "autograded", "hostile_huge_output", hc.A, f"{hc.A}.ipynb")
+    fb = os.path.join(root, "feedback", "hostile_huge_output", hc.A, f"{hc.A}.html")
+    assert os.path.getsize(ag) < 2_000_000
+    assert os.path.getsize(fb) < 1_000_000
+
+
+def test_kernel_saw_no_course_files(runs):
+    root = runs["hostile"]
+    nb = nbformat.read(os.path.join(root, "autograded", "hostile_snoop", hc.A, f"{hc.A}.ipynb"),
+                       as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    assert "FOUND 0 []" in text
+    flags = _rows(root, hc.A)["hostile_snoop"]["flags"]
+    assert "linked.db" in flags
+    assert "linked_dir" in flags
+
+
+def test_flags_name_what_was_ignored(runs):
+    rows = _rows(runs["hostile"], hc.A)
+    assert "tampering" in rows["hostile_monkeypatch"]["flags"]
+    assert "np.allclose" in rows["hostile_monkeypatch"]["flags"]
+    assert "lstm_ref.py" in rows["hostile_shadow_files"]["flags"]
+    assert "numpy.py" in rows["hostile_shadow_files"]["flags"]
+    assert "re-check" in rows["hostile_monkeypatch"]["reason"]
+
+
+def test_summary_and_histogram_written(runs):
+    g = os.path.join(runs["hostile"], "grades")
+    for name in (f"{hc.A}_parts.csv", f"{hc.A}_summary.md"):
+        assert os.path.getsize(os.path.join(g, name)) > 100
+    with open(os.path.join(g, f"{hc.A}_hist.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "| sigmoid_tests | 2 |" in runs["out_h"]
+
+
+# ---------------------------------------------------------------- every assignment
+@pytest.mark.parametrize("assignment", PRESENT)
+def test_validate_agrees_with_the_grade(runs, assignment):
+    """Solution: Validate passes and the grade is full; exercise: fails and 0."""
+    root, sol, ex = (runs["hostile"], "honest_solution", "honest_untouched") \
+        if assignment == hc.A else (runs["others"], "solution", "untouched")
+    rows = _rows(root, assignment)
+    assert float(rows[sol]["score"]) == float(rows[sol]["max_score"]) > 0, rows[sol]["reason"]
+    assert float(rows[ex]["score"]) == 0.0
+    failed = [runs["validate"][os.path.join(REPO, step, assignment, f"{assignment}.ipynb")]
+              for step in ("solutions", "exercises")]
+    assert failed == [False, True], "Validate: the solution must pass, the exercise fail"
+
+
+# ---------------------------------------------------------------- re-grading, fail closed
+def test_regrading_overwrites_and_loses_nothing(runs):
+    root = runs["hostile"]
+    before = _rows(root, hc.A)
+    p = _grade(root, [hc.A], "--only", "honest_partial,hostile_monkeypatch,edge_misnamed",
+               "--cell-timeout", str(CELL), "--recheck-timeout", str(RECHECK))
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 0, out[-2000:]
+    after = _rows(root, hc.A)
+    assert set(after) == set(before)
+    for student, row in before.items():
+        keep = ("score", "max_score", "status", *_points(hc.A))
+        assert {k: after[student][k] for k in keep} == {k: row[k] for k in keep}, student
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
+        subs = gb.assignment_submissions(hc.A)
+        names = [s.student.id for s in subs]
+        assert len(names) == len(set(names))
+        assert set(names) == {s for s, r in after.items() if r["status"] == "graded"}
+
+
+def test_refuses_to_grade_without_bubblewrap(tmp_path):
+    course = classroom.make_course(str(tmp_path), [hc.A])
+    classroom.submit(course, "a", hc.A, classroom.read(course, "exercises", hc.A))
+    env = _env()
+    env["COURSE_GRADER_BWRAP"] = str(tmp_path / "no-bwrap-here")
+    out = subprocess.run([sys.executable, "-m", "course_grader", "grade", hc.A, "--root",
+                          course], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2
+    assert "apt-get install" in out.stderr
+    assert "bubblewrap" in out.stderr
+    assert not os.path.exists(os.path.join(course, "gradebook.db"))
+    assert not os.path.exists(os.path.join(course, "grades"))
+
+
+# ---------------------------------------------------------------- small pieces
+def test_nbgrader_config_matches_the_grader():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from course_grader import config
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=REPO).load_config()
+    assert list(cfg.Autograde.sanitize_preprocessors) == config.SANITIZE
+    assert list(cfg.Autograde.autograde_preprocessors) == config.AUTOGRADE
+    assert list(cfg.GenerateFeedback.preprocessors) == config.FEEDBACK
+    assert cfg.OverwriteCells.add_missing_cells is True
+
+
+def test_output_limits_keep_errors():
+    from course_grader.outputs import limit_cell_outputs
+
+    outs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 10_000_000),
+            nbformat.v4.new_output("execute_result", data={"text/plain": "y" * 10_000_000}),
+            *[nbformat.v4.new_output("stream", name="stdout", text="z") for _ in range(500)],
+            nbformat.v4.new_output("stream", name="stderr", text="w" * 10_000_000),
+            nbformat.v4.new_output("error", ename="AssertionError", evalue="e" * 10_000_000,
+                                   traceback=["t" * 10_000] * 1000)]
+    kept = limit_cell_outputs(outs)
+    assert len(nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(outputs=kept)]))) < 400_000
+    kinds = [(o.output_type, o.get("name")) for o in kept]
+    assert ("error", None) in kinds
+    assert ("stream", "stderr") in kinds
+
+
+def test_codec_round_trip_never_unpickles():
+    import numpy as np
+
+    from course_grader import _recheck_runner as r
+
+    value = (np.arange(6.0).reshape(2, 3), {"i": np.float32(1.5), 3: [1, None, "s"]},
+             float("nan"), 2**70, np.array([1, 2], dtype=np.int16))
+    back = r.decode(json.loads(json.dumps(r.encode(value))))
+    assert isinstance(back, tuple)
+    assert back[0].shape == (2, 3)
+    assert back[1]["i"].dtype == np.float32
+    assert back[1][3] == [1, None, "s"]
+    assert np.isnan(back[2])
+    assert back[3] == 2**70
+    assert back[4].dtype == np.int16
+    assert isinstance(r.decode(r.encode(object())), r.Unsupported)
+    assert r.encode(np.array([object()]))["__unsupported__"].startswith("numpy array")
+
+
+def test_files_that_shadow_modules_are_recognised():
+    from course_grader.worker import shadows_module
+
+    for name in ("numpy.py", "lstm_ref.py", "os.py", "keras/__init__.py", "json.so"):
+        assert shadows_module(name), name
+    for name in ("mycode.py", "data.csv", "helpers/util.py", "notes.txt"):
+        assert not shadows_module(name), name
