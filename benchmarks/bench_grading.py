@@ -41,7 +41,8 @@ def build_class(root: str, assignment: str, n: int, seed: int = 0) -> dict[str, 
         if kind == "solution":
             nb = classroom.read(root, "solutions", assignment)
         elif kind == "partial":
-            nb = classroom.partial(root, assignment, rng.sample(parts, rng.randint(1, len(parts) - 1)))
+            solved = rng.sample(parts, rng.randint(1, len(parts) - 1))
+            nb = classroom.partial(root, assignment, solved)
         else:
             nb = classroom.read(root, "exercises", assignment)
         classroom.submit(root, f"student{i:03d}", assignment, nb)
