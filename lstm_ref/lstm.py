@@ -246,26 +246,30 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
     dc_all = np.empty((T, H, N), dtype=dtype) if record else None
     c_init = np.ascontiguousarray(c0.T, dtype=dtype)
     mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
-    for t in range(T - 1, -1, -1):
-        g4 = gates[t]
-        i, f, g = g4[:H], g4[H:H2], g4[H2:H3]
-        add(dhs[t], dh_next, out=dh)               # total gradient reaching h_t
-        mul(dh, o_dtanh[t], out=tmp)
+    lg = local[H2:H3]
+    up_i, up_f, up_g, up_o = up[:H], up[H:H2], up[H2:H3], up[H3:]
+    # Per-step views, made once, walked from t = T-1 down to 0.
+    c_prev = [c_init, *cs[:-1]]
+    back = slice(None, None, -1)
+    steps = zip(range(T - 1, -1, -1), gates[back], gates[back, :H], gates[back, H:H2],
+                gates[back, H2:H3], dhs[back], o_dtanh[back], tanh_cs[back], c_prev[back],
+                da.transpose(1, 0, 2)[back], strict=True)
+    for t, g4, i, f, g, dhs_t, od_t, tc, cp, d in steps:
+        add(dhs_t, dh_next, out=dh)                # total gradient reaching h_t
+        mul(dh, od_t, out=tmp)
         add(dc, tmp, out=dc)                       # total gradient reaching c_t
         if record:
             dh_all[t] = dh
             dc_all[t] = dc
         mul(g4, g4, out=local)                     # s (1 - s) for i, f, o ...
         sub(g4, local, out=local)
-        lg = local[H2:H3]                          # ... and 1 - g^2 for g
-        mul(g, g, out=lg)
+        mul(g, g, out=lg)                          # ... and 1 - g^2 for g
         sub(1.0, lg, out=lg)
-        mul(dc, g, out=up[:H])                                   # dL/di = dc g
-        mul(dc, cs[t - 1] if t > 0 else c_init, out=up[H:H2])    # dL/df = dc c_{t-1}
-        mul(dc, i, out=up[H2:H3])                                # dL/dg = dc i
-        mul(dh, tanh_cs[t], out=up[H3:])                         # dL/do = dh tanh c_t
-        d = da[:, t]
-        mul(local, up, out=d)
+        mul(dc, g, out=up_i)                       # dL/di = dc g
+        mul(dc, cp, out=up_f)                      # dL/df = dc c_{t-1}
+        mul(dc, i, out=up_g)                       # dL/dg = dc i
+        mul(dh, tc, out=up_o)                      # dL/do = dh tanh c_t
+        mul(local, up, out=d)                      # dL/da_t
         matmul(U, d, out=dh_next)
         mul(dc, f, out=dc)
     da2 = da.reshape(4 * H, T * N)
