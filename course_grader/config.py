@@ -100,6 +100,8 @@ def grading_config(root: str, settings: Settings, *, submitted: str | None = Non
     cfg.Autograde.autograde_preprocessors = [_class(p) for p in AUTOGRADE]
     cfg.GenerateFeedback.preprocessors = [_class(p) for p in FEEDBACK]
     cfg.OverwriteCells.add_missing_cells = True
+    # the worker runs the re-check itself (course_grader.worker.verify)
+    cfg.Autograde.post_convert_hook = None
     cfg.Execute.timeout = settings.cell_timeout
     cfg.Execute.interrupt_on_timeout = True
     cfg.SandboxedExecute.timeout = settings.cell_timeout

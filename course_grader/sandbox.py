@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 
 from jupyter_client.kernelspec import KernelSpec
@@ -217,6 +218,20 @@ def check_sandbox() -> None:
             "or the container may forbid them.")
 
 
+def _kill_process(proc) -> None:
+    """SIGKILL a Popen and its process group (the kernel's timeout and bwrap)."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        proc.kill()
+    except OSError:
+        pass
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel always runs inside the sandbox.
 
@@ -262,8 +277,24 @@ class SandboxKernelManager(AsyncKernelManager):
         # a student must not be able to flood the grader's terminal or log
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         await super()._async_launch_kernel(kernel_cmd, **kw)
+        self._watch = threading.Event()
+        threading.Thread(target=self._watch_rundir, args=(self._watch,), daemon=True).start()
+
+    def _watch_rundir(self, stop: threading.Event, limit: int = 16 * 2**20) -> None:
+        """Kill the kernel if it fills its socket folder (the one host folder it can write)."""
+        while not stop.wait(0.5):
+            try:
+                used = sum(e.stat(follow_symlinks=False).st_size
+                           for e in os.scandir(self.rundir))
+            except OSError:
+                return
+            if used > limit:
+                _kill_process(getattr(self.provisioner, "process", None))
+                return
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        if getattr(self, "_watch", None) is not None:
+            self._watch.set()
         await super()._async_cleanup_resources(restart=restart)
         if not restart and self.rundir:
             shutil.rmtree(self.rundir, ignore_errors=True)

@@ -391,48 +391,12 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     prints = fingerprints(nb)
     res.timings["autograde"] = round(time.monotonic() - t0 - res.timings["stage"], 2)
 
-    # ----------------------------------------------------------------- static scan
-    setup_src = "\n".join(c.source for c in nb.cells if c.get("cell_type") == "code"
-                          and c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
-    helpers = helper_names(setup_src)
-    learner_cells = [c.source for c in submitted_nb.cells if c.get("cell_type") == "code"
-                     and not (c.metadata.get("nbgrader", {}) or {}).get("locked")]
-    tamper, suspect = scan_cells(learner_cells, helpers)
-    if suspect:
-        res.flags.append("uses: " + ", ".join(suspect))
-
-    # ----------------------------------------------------------------- re-check
-    files = submission_files(os.path.dirname(autograded), dest)
-    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=settings.recheck_seconds),
-                 cell_seconds=settings.cell_timeout)
-    res.recheck_seconds = round(rc.seconds, 2)
-    tamper = sorted(set(tamper) | {f"rebinds {t}" for t in rc.tampered})
-    if tamper:
-        res.flags.append("tampering: " + ", ".join(tamper[:8]))
-    failures = dict(rc.failed)
-    manual = {}
-    if tamper:
-        why = ("not trusted: the submission " + ", ".join(tamper[:4])
-               + "; only parts the grader re-checked outside the kernel count "
-               "(left for manual grading)")
-        for gid in grade_ids:
-            if gid not in rc.passed and gid not in failures:
-                manual[gid] = why
-
-    # ----------------------------------------------------------------- apply
-    nb_id = assignment
-    if failures or manual:
-        with Gradebook(cd.db_url, cd.course_id) as gb:
-            for gid, _why in list(failures.items()) + list(manual.items()):
-                try:
-                    g = gb.find_grade(gid, nb_id, assignment, student)
-                except MissingEntry:
-                    continue
-                g.auto_score = 0.0
-                g.needs_manual_grade = (g.manual_score is not None) or gid in manual
-            gb.db.commit()
-        _annotate(autograded, {**manual, **failures})
-        nb = nbformat.read(autograded, as_version=4)
+    # ----------------------------------------------------------------- verify
+    v = verify(cd, assignment, student, autograded, submitted_nb, dest, settings, grade_ids)
+    res.recheck_seconds = v["recheck_seconds"]
+    res.flags.extend(v["flags"])
+    failures, manual = v["failures"], v["manual"]
+    nb = nbformat.read(autograded, as_version=4)
 
     # ----------------------------------------------------------------- feedback
     t1 = time.monotonic()
@@ -460,6 +424,83 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     res.part_reasons = {g: msgs.get(g, "no points (no error was recorded)") for g in lost}
     res.status = "graded"
     res.reason = "; ".join(f"{g}: {res.part_reasons[g]}" for g in lost)[:2000]
+
+
+def verify(cd, assignment: str, student: str, autograded: str, submitted_nb,
+           submitted_dir: str | None, settings: Settings,
+           grade_ids: list[str] | None = None) -> dict:
+    """What nbgrader's autograde cannot see: tampering and the out-of-kernel re-check.
+
+    Scans the learner's cells, re-checks the parts of ``PARTS[assignment]`` in the
+    sandbox, then sets the failing test cells to 0 in the gradebook (``auto_score``; a
+    human's ``manual_score`` still wins) and notes why in the autograded notebook.
+    With tampering, test cells no re-check covers also score 0 and need manual grading.
+
+    Returns ``{"failures", "manual", "flags", "recheck_seconds"}``.
+    """
+    nb = nbformat.read(autograded, as_version=4)
+    if grade_ids is None:
+        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                     if utils.is_grade(c)]
+    flags = []
+    setup_src = "\n".join(c.source for c in nb.cells if c.get("cell_type") == "code"
+                          and c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    learner_cells = [c.source for c in submitted_nb.cells if c.get("cell_type") == "code"
+                     and not (c.metadata.get("nbgrader", {}) or {}).get("locked")]
+    tamper, suspect = scan_cells(learner_cells, helper_names(setup_src))
+    if suspect:
+        flags.append("uses: " + ", ".join(suspect))
+
+    files = submission_files(os.path.dirname(autograded), submitted_dir)
+    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=settings.recheck_seconds),
+                 cell_seconds=settings.cell_timeout)
+    tamper = sorted(set(tamper) | {f"rebinds {t}" for t in rc.tampered})
+    if tamper:
+        flags.append("tampering: " + ", ".join(tamper[:8]))
+    failures = dict(rc.failed)
+    manual = {}
+    if tamper:
+        why = ("not trusted: the submission " + ", ".join(tamper[:4])
+               + "; only parts the grader re-checked outside the kernel count "
+               "(left for manual grading)")
+        manual = {gid: why for gid in grade_ids
+                  if gid not in rc.passed and gid not in failures}
+    if failures or manual:
+        with Gradebook(cd.db_url, cd.course_id) as gb:
+            for gid in list(failures) + list(manual):
+                try:
+                    g = gb.find_grade(gid, assignment, assignment, student)
+                except MissingEntry:
+                    continue
+                g.auto_score = 0.0
+                g.needs_manual_grade = (g.manual_score is not None) or gid in manual
+            gb.db.commit()
+        _annotate(autograded, {**manual, **failures})
+    return {"failures": failures, "manual": manual, "flags": flags,
+            "recheck_seconds": round(rc.seconds, 2)}
+
+
+def post_autograde_hook(assignment: str, student: str, notebooks: list[str]) -> None:
+    """``Autograde.post_convert_hook`` for plain ``nbgrader autograde`` and the formgrader.
+
+    Runs :func:`verify` (tampering scan + re-check) after nbgrader graded ``student``, so
+    those paths score like ``make grade``. nbgrader calls it from the course root.
+    """
+    cfg = grading_config(os.getcwd(), Settings())
+    cd = CourseDirectory(config=cfg)
+    for path in notebooks:
+        # nbgrader passes its command-line ids, which may be "*": read them off the path
+        # <submitted>/<student>/<assignment>/<notebook>.ipynb
+        name = os.path.splitext(os.path.basename(path))[0]
+        assignment = os.path.basename(os.path.dirname(path))
+        student = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        if name != assignment:
+            continue
+        autograded = os.path.join(cd.format_path(cd.autograded_directory, student,
+                                                 assignment), f"{name}.ipynb")
+        if os.path.exists(autograded):
+            verify(cd, assignment, student, autograded, nbformat.read(path, as_version=4),
+                   os.path.dirname(path), Settings())
 
 
 def _annotate(path: str, reasons: dict[str, str]) -> None:

@@ -171,6 +171,35 @@ def test_gradebook_agrees_with_the_csv(runs):
                     gb.find_submission(hc.A, student)
 
 
+def test_nbgrader_export_reads_the_same_gradebook(runs):
+    root = runs["hostile"]
+    out = subprocess.run(["nbgrader", "export", "--to", str(root / "export.csv")], cwd=root,
+                         env=_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    with open(root / "export.csv", newline="") as f:
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)
+                    if r["assignment"] == hc.A}
+    mine = {s: float(r["score"]) for s, r in _rows(root, hc.A).items()}
+    assert exported == mine
+
+
+def test_plain_nbgrader_autograde_is_sandboxed_and_rechecked(tmp_path):
+    """`nbgrader autograde` (and so the formgrader) uses the sandbox and the re-check."""
+    course = classroom.make_course(str(tmp_path), [hc.A])
+    hc.monkeypatch(course)
+    env = _env()
+    env["PYTHONPATH"] = REPO  # nbgrader_config.py finds course_grader beside itself
+    for cmd in (["generate_assignment", hc.A, "--force"], ["autograde", hc.A]):
+        out = subprocess.run(["nbgrader", *cmd], cwd=course, env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        score = gb.find_submission(hc.A, "hostile_monkeypatch").score
+    assert score == _points(hc.A)["sigmoid_tests"]
+
+
 def _secret_lines(assignment) -> tuple[list[str], list[str]]:
     """Lines of hidden tests, and of solutions, that the released exercise does not show."""
     sol = classroom.read(REPO, "solutions", assignment)
@@ -280,7 +309,7 @@ def test_validate_agrees_with_the_grade(runs, assignment):
 def test_regrading_overwrites_and_loses_nothing(runs):
     root = runs["hostile"]
     before = _rows(root, hc.A)
-    p = _grade(root, [hc.A], "--only", "honest_partial,hostile_monkeypatch,edge_misnamed",
+    p = _grade(root, [hc.A], "--only", "honest_partial,edge_misnamed",
                "--cell-timeout", str(CELL), "--recheck-timeout", str(RECHECK))
     out, _ = p.communicate(timeout=600)
     assert p.returncode == 0, out[-2000:]
@@ -324,6 +353,7 @@ def test_nbgrader_config_matches_the_grader():
     assert list(cfg.Autograde.autograde_preprocessors) == config.AUTOGRADE
     assert list(cfg.GenerateFeedback.preprocessors) == config.FEEDBACK
     assert cfg.OverwriteCells.add_missing_cells is True
+    assert cfg.Autograde.post_convert_hook == "course_grader.worker.post_autograde_hook"
 
 
 def test_output_limits_keep_errors():
