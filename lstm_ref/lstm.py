@@ -141,14 +141,16 @@ def lstm_forward(
 
     Notes
     -----
-    Two implementation choices make this several times faster than the textbook loop,
-    with the same results to rounding:
+    Three implementation choices make this several times faster than the textbook
+    loop, with the same results to rounding:
 
     * Arrays are stored feature-major, (T, features, N), so that at each step every gate
-      block and state is one contiguous (H, N) block and the recurrent product is one
-      matrix product :math:`U^\top h_{t-1}^\top`. ``hs`` and the cache entries are
+      block and state is one contiguous (H, N) block. ``hs`` and the cache entries are
       (N, T, ...) *views* of that storage (``hs.flags.c_contiguous`` is False;
       ``np.ascontiguousarray(hs)`` makes a copy in the usual layout if one is needed).
+    * One matrix product per step gives the whole pre-activation:
+      :math:`a_t^\top = [W^\top \,|\, b \,|\, U^\top]\,[x_t^\top; 1; h_{t-1}^\top]`, with
+      :math:`h_{t-1}` written by the previous step straight into the right-hand block.
     * :math:`\sigma(a) = (1 + \tanh(a / 2)) / 2`. The sigmoid blocks of the weights are
       halved once (exact in floating point), so one fast ``np.tanh`` over the whole
       (4H, N) block serves all four gates; :func:`sigmoid` (SciPy's ``expit``) is several
@@ -164,29 +166,30 @@ def lstm_forward(
     c0 = _checks.state("c0", c0, N, H, dtype)
     H2, H3 = 2 * H, 3 * H
     U = recurrent_kernel.astype(dtype, copy=False)
-    half = np.full((4 * H, 1), 0.5, dtype=dtype)   # halve the i, f, o blocks: see Notes
+    half = np.full(4 * H, 0.5, dtype=dtype)        # halve the i, f, o blocks: see Notes
     half[H2:H3] = 1.0
-    W_T = np.ascontiguousarray(kernel.T * half, dtype=dtype)    # (4H, D)
-    U_T = np.ascontiguousarray(U.T * half)                      # (4H, H)
-    # Input projection of every step at once: W^T x_t^T for t = 1..T -> (T, 4H, N).
-    x_f = np.ascontiguousarray(x.transpose(1, 2, 0), dtype=dtype)   # (T, D, N)
-    gates = np.matmul(W_T, x_f)
-    gates += bias.astype(dtype, copy=False)[:, None] * half
-    hs = np.empty((T, H, N), dtype=dtype)
+    # [W^T | b | U^T], (4H, D + 1 + H), and the right-hand sides [x_t; 1; h_{t-1}] of all
+    # steps, (T + 1, D + 1 + H, N): step t reads block t and writes h_t into block t + 1.
+    WbU_T = np.concatenate([kernel, bias[None, :], U]).T * half[:, None]
+    WbU_T = np.ascontiguousarray(WbU_T, dtype=dtype)
+    xh = np.empty((T + 1, D + 1 + H, N), dtype=dtype)
+    xh[:T, :D] = x.transpose(1, 2, 0)
+    xh[T, :D] = 0.0
+    xh[:, D] = 1.0
+    xh[0, D + 1:] = h0.T
+    hs = xh[1:, D + 1:]                            # (T, H, N) view: h_t of every step
+    gates = np.empty((T, 4 * H, N), dtype=dtype)
     cs = np.empty((T, H, N), dtype=dtype)
     tanh_cs = np.empty((T, H, N), dtype=dtype)
-    rec = np.empty((4 * H, N), dtype=dtype)          # U^T h_{t-1}, reused every step
-    ig = np.empty((H, N), dtype=dtype)               # i * g, reused every step
-    h = np.ascontiguousarray(h0.T, dtype=dtype)
+    ig = np.empty((H, N), dtype=dtype)             # i * g, reused every step
     c = np.ascontiguousarray(c0.T, dtype=dtype)
     one_half = dtype.type(0.5)
     mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
     # Per-step views, made once: a = [i, f, g, o] pre-activations (4H, N) of step t.
-    steps = zip(gates, gates[:, :H2], gates[:, :H], gates[:, H:H2], gates[:, H2:H3],
-                gates[:, H3:], cs, tanh_cs, hs, strict=True)
-    for a, i_f, i, f, g, o, c_t, tc, h_t in steps:
-        matmul(U_T, h, out=rec)
-        add(a, rec, out=a)
+    steps = zip(xh[:T], gates, gates[:, :H2], gates[:, :H], gates[:, H:H2],
+                gates[:, H2:H3], gates[:, H3:], cs, tanh_cs, hs, strict=True)
+    for xh_t, a, i_f, i, f, g, o, c_t, tc, h_t in steps:
+        matmul(WbU_T, xh_t, out=a)      # x_t W + b + h_{t-1} U, sigmoid blocks halved
         tanh(a, out=a)                  # g, and tanh(a / 2) for i, f, o
         mul(i_f, one_half, out=i_f)     # i, f = (1 + tanh(a / 2)) / 2
         add(i_f, one_half, out=i_f)
@@ -196,8 +199,8 @@ def lstm_forward(
         mul(i, g, out=ig)
         add(c_t, ig, out=c_t)
         tanh(c_t, out=tc)
-        mul(o, tc, out=h_t)             # h_t = o * tanh(c_t)
-        h, c = h_t, c_t
+        mul(o, tc, out=h_t)             # h_t = o * tanh(c_t), into block t + 1 of xh
+        c = c_t
 
     def batch_first(a: np.ndarray) -> np.ndarray:   # (T, F, N) -> (N, T, F), a view
         return a.transpose(2, 0, 1)
@@ -229,16 +232,19 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
     D = x.shape[2]
     H2, H3 = 2 * H, 3 * H
     # da = dL/da_t for every step, stored (4H, T, N) so that the weight gradients below
-    # are single matrix products over all (t, n) pairs at once.
+    # are one matrix product over all (t, n) pairs at once.
     da = np.empty((4 * H, T, N), dtype=dtype)
     # o_t (1 - tanh^2 c_t), how dh_t reaches c_t: no recursion in it, so all steps at once.
     o_dtanh = np.square(tanh_cs, dtype=dtype)
     np.subtract(1.0, o_dtanh, out=o_dtanh)
     o_dtanh *= gates[:, H3:]
-    U = U.astype(dtype, copy=False)
+    # One product per step gives [dL/dx_t; the part of dL/dh_{t-1} that flows through U]
+    # = [W; U] da_t^T, written into block t of dxh; block T stays 0 (nothing after T).
+    WU = np.concatenate([kernel, U]).astype(dtype, copy=False)   # (D + H, 4H)
+    dxh = np.empty((T + 1, D + H, N), dtype=dtype)
+    dxh[T] = 0.0
     dh = np.empty((H, N), dtype=dtype)
     dc = np.zeros((H, N), dtype=dtype)             # dc_{t+1} f_{t+1}, then dc_t
-    dh_next = np.zeros((H, N), dtype=dtype)        # U da_{t+1}^T
     tmp = np.empty((H, N), dtype=dtype)
     local = np.empty((4 * H, N), dtype=dtype)      # derivative of each activation
     up = np.empty((4 * H, N), dtype=dtype)         # upstream factor of each gate
@@ -247,14 +253,16 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
     c_init = np.ascontiguousarray(c0.T, dtype=dtype)
     mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
     lg = local[H2:H3]
-    up_i, up_f, up_g, up_o = up[:H], up[H:H2], up[H2:H3], up[H3:]
+    up_ig = up.reshape(4, H, N)[0::2]              # the i and g blocks of up, (2, H, N)
+    up_f, up_o = up[H:H2], up[H3:]
     # Per-step views, made once, walked from t = T-1 down to 0.
     c_prev = [c_init, *cs[:-1]]
     back = slice(None, None, -1)
-    steps = zip(range(T - 1, -1, -1), gates[back], gates[back, :H], gates[back, H:H2],
-                gates[back, H2:H3], dhs[back], o_dtanh[back], tanh_cs[back], c_prev[back],
-                da.transpose(1, 0, 2)[back], strict=True)
-    for t, g4, i, f, g, dhs_t, od_t, tc, cp, d in steps:
+    steps = zip(range(T - 1, -1, -1), gates[back], gates.reshape(T, 4, H, N)[back, 2::-2],
+                gates[back, H:H2], gates[back, H2:H3], dhs[back], o_dtanh[back],
+                tanh_cs[back], c_prev[back], da.transpose(1, 0, 2)[back], dxh[T - 1::-1],
+                dxh[T:0:-1, D:], strict=True)
+    for t, g4, g_i, f, g, dhs_t, od_t, tc, cp, d, dxh_t, dh_next in steps:
         add(dhs_t, dh_next, out=dh)                # total gradient reaching h_t
         mul(dh, od_t, out=tmp)
         add(dc, tmp, out=dc)                       # total gradient reaching c_t
@@ -265,27 +273,27 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
         sub(g4, local, out=local)
         mul(g, g, out=lg)                          # ... and 1 - g^2 for g
         sub(1.0, lg, out=lg)
-        mul(dc, g, out=up_i)                       # dL/di = dc g
+        mul(dc, g_i, out=up_ig)                    # dL/di = dc g and dL/dg = dc i
         mul(dc, cp, out=up_f)                      # dL/df = dc c_{t-1}
-        mul(dc, i, out=up_g)                       # dL/dg = dc i
         mul(dh, tc, out=up_o)                      # dL/do = dh tanh c_t
         mul(local, up, out=d)                      # dL/da_t
-        matmul(U, d, out=dh_next)
+        matmul(WU, d, out=dxh_t)                   # [dL/dx_t; U da_t^T]
         mul(dc, f, out=dc)
     da2 = da.reshape(4 * H, T * N)
-    # [x_t; h_{t-1}] for every (t, n), so that one product gives dW and dU together.
-    xh = np.empty((D + H, T, N), dtype=dtype)
+    # [x_t; 1; h_{t-1}] for every (t, n): one product gives dW, db and dU together.
+    xh = np.empty((D + 1 + H, T, N), dtype=dtype)
     xh[:D] = x.transpose(2, 1, 0)
-    xh[D:, 0] = h0.T
-    xh[D:, 1:] = hs[:-1].transpose(1, 0, 2)
-    dWU = (da2 @ xh.reshape(D + H, T * N).T).T    # (D + H, 4H)
-    dx = (kernel.astype(dtype, copy=False) @ da2).reshape(D, T, N)
+    xh[D] = 1.0
+    xh[D + 1:, 0] = h0.T
+    xh[D + 1:, 1:] = hs[:-1].transpose(1, 0, 2)
+    dWbU = (da2 @ xh.reshape(D + 1 + H, T * N).T).T     # (D + 1 + H, 4H)
     grads = {
-        "x": np.ascontiguousarray(dx.transpose(2, 1, 0), dtype=x.dtype),
-        "kernel": np.ascontiguousarray(dWU[:D], dtype=kernel.dtype),
-        "recurrent_kernel": np.ascontiguousarray(dWU[D:], dtype=cache["recurrent_kernel"].dtype),
-        "bias": da2.sum(axis=1).astype(cache["bias"].dtype, copy=False),
-        "h0": np.ascontiguousarray(dh_next.T, dtype=h0.dtype),
+        "x": np.ascontiguousarray(dxh[:T, :D].transpose(2, 0, 1), dtype=x.dtype),
+        "kernel": np.ascontiguousarray(dWbU[:D], dtype=kernel.dtype),
+        "recurrent_kernel": np.ascontiguousarray(dWbU[D + 1:],
+                                                 dtype=cache["recurrent_kernel"].dtype),
+        "bias": np.ascontiguousarray(dWbU[D], dtype=cache["bias"].dtype),
+        "h0": np.ascontiguousarray(dxh[0, D:].T, dtype=h0.dtype),
         "c0": np.ascontiguousarray(dc.T, dtype=c0.dtype),
     }
 
