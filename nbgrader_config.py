@@ -49,7 +49,7 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back and run
-c.Execute.timeout = 60                     # seconds per cell (also the learner's Validate)
+c.Execute.timeout = 120                    # seconds per cell (also the learner's Validate)
 c.SandboxedExecute.kernel_seconds = 300    # seconds per notebook, then its kernel is killed
 c.HTMLExporter.sanitize_html = True        # no learner-written script in feedback pages
 # after autograding a student: the tampering scan and the out-of-kernel re-check

@@ -9,6 +9,7 @@ written from them and from the gradebook, for every folder in ``submitted/``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing as mp
 import multiprocessing.connection
@@ -102,6 +103,13 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
             raise GradingError(f"no source notebook {os.path.relpath(source, root)}")
         plans.append(_Plan(a, students, [s for s in students if only is None or s in only],
                            os.path.join(grades_dir, ".state", a)))
+    os.makedirs(grades_dir, exist_ok=True)
+    lock = open(os.path.join(grades_dir, ".lock"), "w")  # noqa: SIM115 - held for the run
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise GradingError("another grading run is in progress in this course") from None
     tmp = tempfile.mkdtemp(prefix="lstm-grader-")
     try:
         jobs = []
@@ -114,7 +122,14 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
                 plan.part_max = {c.name: float(c.max_score) for n in asg.notebooks
                                  for c in n.grade_cells}
             for s in plan.todo:
-                if _BAD_ID.search(s) or not s.isprintable():
+                if os.path.islink(os.path.join(submitted, s)):
+                    res = StudentResult(s, status="failed", max_score=plan.max_score,
+                                        parts={g: 0.0 for g in plan.part_max},
+                                        reason="the student folder is a symbolic link")
+                    remove_results(cfg, plan.assignment, s)
+                    write_result(plan.state_dir, res)
+                    plan.results[s] = res
+                elif _BAD_ID.search(s) or not s.isprintable():
                     res = StudentResult(s, status="failed", max_score=plan.max_score,
                                         parts={g: 0.0 for g in plan.part_max},
                                         reason="folder name is not usable as a student id "
@@ -146,6 +161,7 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        lock.close()
 
 
 def _write_reports(root, cd, plan: _Plan, grades_dir: str, seconds: float, echo):

@@ -43,10 +43,10 @@ FEEDBACK = [
 class Settings:
     """Time limits of one grading run (seconds)."""
 
-    cell_timeout: int = 60        # one cell (then it is interrupted)
-    kernel_seconds: int = 240     # one notebook's kernel (then it is killed)
+    cell_timeout: int = 120       # one cell (then it is interrupted)
+    kernel_seconds: int = 300     # one notebook's kernel (then it is killed)
     recheck_seconds: int = 90     # the out-of-kernel re-check
-    student_seconds: int = 420    # everything for one student (then the worker is killed)
+    student_seconds: int = 480    # everything for one student (then the worker is killed)
 
 
 def _class(path: str):

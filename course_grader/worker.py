@@ -423,7 +423,10 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     lost = [g for g in grade_ids if res.parts.get(g, 0.0) < part_max.get(g, 0.0)]
     res.part_reasons = {g: msgs.get(g, "no points (no error was recorded)") for g in lost}
     res.status = "graded"
-    res.reason = "; ".join(f"{g}: {res.part_reasons[g]}" for g in lost)[:2000]
+    groups: dict[str, list[str]] = {}
+    for g in lost:  # parts that failed for the same reason share one entry
+        groups.setdefault(res.part_reasons[g], []).append(g)
+    res.reason = "; ".join(f"{', '.join(gs)}: {msg}" for msg, gs in groups.items())[:2000]
 
 
 def verify(cd, assignment: str, student: str, autograded: str, submitted_nb,
