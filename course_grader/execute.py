@@ -17,8 +17,11 @@ Differences from nbgrader 0.9.6's ``Execute``:
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import stat
+import sys
 import time
 
 from jupyter_core.utils import run_sync
@@ -31,6 +34,9 @@ from traitlets import Integer
 from .outputs import CellBudget, shrink_output
 from .sandbox import Limits, SandboxKernelManager
 
+#: Files beside the notebook that Python or IPython would pick up by themselves.
+RISKY_FILES = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.py|/)|\.pth$|_config\.(py|json)$")
+
 #: Most files (and bytes) of a submission copied into the sandbox.
 MAX_FILES = 200
 MAX_FILE_BYTES = 50 * 2**20
@@ -41,12 +47,34 @@ def _error(ename: str, evalue: str) -> NotebookNode:
                         traceback=[f"{ename}: {evalue}"])
 
 
+def shadows_module(rel: str) -> bool:
+    """True if a file at ``rel`` (relative to the notebook) would shadow a module."""
+    top = rel.split("/", 1)[0]
+    if "/" in rel:                       # inside a folder: the folder is a package name
+        name = top
+    elif top.endswith(".py"):
+        name = top[:-3]
+    elif top.endswith((".so", ".pyd", ".pyc")):
+        name = top.split(".", 1)[0]
+    else:
+        return False
+    if not name.isidentifier():
+        return False
+    if name in sys.stdlib_module_names or name in ("lstm_ref", "course_grader"):
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return True
+
+
 def submission_files(workdir: str, submitted_dir: str | None = None) -> dict[str, str]:
     """Regular non-notebook files under ``workdir``: ``relative path -> absolute path``.
 
     Skips notebooks, checkpoints, hidden folders, symlinks and special files, and (when
     ``submitted_dir`` is given) every file whose counterpart in the submission is not a
-    regular file reached without symlinks (nbgrader copies through symlinks).
+    regular file reached without symlinks (nbgrader copies through symlinks), and files
+    that would shadow a module (``numpy.py``, ``lstm_ref.py``, ...).
     """
     files: dict[str, str] = {}
     total = 0
@@ -65,6 +93,8 @@ def submission_files(workdir: str, submitted_dir: str | None = None) -> dict[str
             except OSError:
                 continue
             if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+                continue
+            if shadows_module(rel) or RISKY_FILES.search(rel):
                 continue
             if submitted_dir:
                 orig = os.path.join(submitted_dir, rel)

@@ -10,7 +10,6 @@ same JSON, so the batch always has a row for the student.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import re
@@ -30,7 +29,8 @@ from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from .config import Settings, grading_config
-from .execute import submission_files
+from .execute import RISKY_FILES as _RISKY
+from .execute import shadows_module, submission_files
 from .preprocessors import _norm, fingerprints
 from .recheck import recheck
 from .sandbox import Limits
@@ -38,8 +38,6 @@ from .sandbox import Limits
 MAX_NOTEBOOK_BYTES = 30 * 2**20
 MAX_FILE_BYTES = 50 * 2**20
 MAX_FILES = 200
-# files beside the notebook that Python or IPython would pick up by themselves
-_RISKY = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.py|/)|\.pth$|_config\.(py|json)$")
 # rebinding these modules' attributes in a learner's cell counts as tampering
 _MODULES = {"np", "numpy", "builtins", "__builtins__", "math"}
 _SUSPECT_CALLS = {"os.kill", "os.killpg", "os._exit", "signal.signal", "os.system",
@@ -65,27 +63,6 @@ class StudentResult:
 
 
 # ---------------------------------------------------------------------------- staging
-def shadows_module(rel: str) -> bool:
-    """True if a file at ``rel`` (relative to the notebook) would shadow a module."""
-    top = rel.split("/", 1)[0]
-    if "/" in rel:                       # inside a folder: the folder is a package name
-        name = top
-    elif top.endswith(".py"):
-        name = top[:-3]
-    elif top.endswith((".so", ".pyd", ".pyc")):
-        name = top.split(".", 1)[0]
-    else:
-        return False
-    if not name.isidentifier():
-        return False
-    if name in sys.stdlib_module_names or name in ("lstm_ref", "course_grader"):
-        return True
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return True
-
-
 def quick_status(src: str, notebook: str) -> tuple[str, str] | None:
     """``(status, reason)`` when a submission folder cannot be graded at all, else None.
 
