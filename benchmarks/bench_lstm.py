@@ -107,8 +107,11 @@ def keras_variants(x, weights, H):
     layer.set_weights(list(weights))
     model = keras.Sequential([keras.Input((T, D)), layer])
     xt = tf.constant(x)
-    plain = tf.function(lambda a: layer(a))
-    jit = tf.function(lambda a: layer(a), jit_compile=True)
+    def call(a):
+        return layer(a)
+
+    plain = tf.function(call)
+    jit = tf.function(call, jit_compile=True)
     err = float(np.abs(jit(xt).numpy() - lstm_ref.lstm_forward(x, *weights)[0]).max())
     variants = {
         "keras tf.function": lambda: plain(xt).numpy(),
