@@ -26,6 +26,11 @@ from .activations import sigmoid
 
 __all__ = ["lstm_backward", "lstm_forward", "lstm_step"]
 
+#: lstm_backward works through the sequence in chunks of about this many array elements
+#: per (4H, N) gate block times steps (2**16 floats: 256 KB in float32), sized to stay in
+#: cache. Results do not depend on it (tests set it small to exercise the chunking).
+_CHUNK_ELEMENTS = 2**16
+
 
 def _activate(a: np.ndarray, H: int) -> np.ndarray:
     """Apply the gate nonlinearities to a pre-activation block (N, 4H), in place."""
@@ -215,6 +220,16 @@ def lstm_forward(
 def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False):
     # Works feature-major, (T, features, N), like lstm_forward: the (N, T, ...) cache
     # entries are transposed back, which is free for a cache made by lstm_forward.
+    #
+    # With delta h_t and delta c_t the total gradients reaching h_t and c_t,
+    #   delta c_t = delta c_{t+1} f_{t+1} + delta h_t o_t (1 - tanh^2 c_t)
+    #   dL/da_t   = [delta c_t, delta c_t, delta c_t, delta h_t] * P_t,
+    #   P_t       = [g_t i_t (1 - i_t), c_{t-1} f_t (1 - f_t), i_t (1 - g_t^2),
+    #                tanh(c_t) o_t (1 - o_t)]                (blocks i, f, g, o)
+    #   delta h_{t-1} = dL/dh_{t-1} (from dhs) + U dL/da_t^T.
+    # P_t does not depend on the recursion. The steps are processed in chunks of about
+    # 256 KB (which stay in cache): for each chunk, P of all its steps at once, then the
+    # recursion step by step, then the chunk's share of dW, db, dU in one product.
     x, h0, c0 = cache["x"], cache["h0"], cache["c0"]
     kernel, U = cache["kernel"], cache["recurrent_kernel"]
 
@@ -226,67 +241,87 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
     tanh_cs = feature_major(cache["tanh_cs"])
     gates = feature_major(cache["gates"])          # (T, 4H, N): i, f, g, o
     T, H, N = hs.shape
-    dhs = _checks.upstream("dhs", dhs, (N, T, H))
+    dhs = feature_major(_checks.upstream("dhs", dhs, (N, T, H)))
     dtype = np.result_type(hs, dhs)
-    dhs = np.ascontiguousarray(feature_major(dhs), dtype=dtype)
+    x_f = feature_major(x)                         # (T, D, N)
     D = x.shape[2]
-    H2, H3 = 2 * H, 3 * H
-    # da = dL/da_t for every step, stored (4H, T, N) so that the weight gradients below
-    # are one matrix product over all (t, n) pairs at once.
-    da = np.empty((4 * H, T, N), dtype=dtype)
-    # o_t (1 - tanh^2 c_t), how dh_t reaches c_t: no recursion in it, so all steps at once.
-    o_dtanh = np.square(tanh_cs, dtype=dtype)
-    np.subtract(1.0, o_dtanh, out=o_dtanh)
-    o_dtanh *= gates[:, H3:]
-    # One product per step gives [dL/dx_t; the part of dL/dh_{t-1} that flows through U]
-    # = [W; U] da_t^T, written into block t of dxh; block T stays 0 (nothing after T).
+    H2, H3, K = 2 * H, 3 * H, D + 1 + H
+    # One product per step gives [dL/dx_t; U dL/da_t^T] = [W; U] dL/da_t^T, written into
+    # block t of dxh; block T stays 0 (nothing flows back from after the last step).
     WU = np.concatenate([kernel, U]).astype(dtype, copy=False)   # (D + H, 4H)
     dxh = np.empty((T + 1, D + H, N), dtype=dtype)
     dxh[T] = 0.0
+    dWbU_T = np.zeros((4 * H, K), dtype=dtype)     # sum_t dL/da_t^T [x_t; 1; h_{t-1}]
+    C = max(1, min(T, _CHUNK_ELEMENTS // (4 * H * N)))   # steps per chunk
+    P = np.empty((C, 4 * H, N), dtype=dtype)
+    da = np.empty((4 * H, C, N), dtype=dtype)      # dL/da_t of the chunk's steps
+    xh = np.empty((K, C, N), dtype=dtype)          # [x_t; 1; h_{t-1}] of the chunk's steps
+    xh[D] = 1.0
+    od = np.empty((C, H, N), dtype=dtype)          # o_t (1 - tanh^2 c_t): dh_t -> dc_t
+    dhs_c = np.empty((C, H, N), dtype=dtype)
+    prod = np.empty((4 * H, K), dtype=dtype)
     dh = np.empty((H, N), dtype=dtype)
-    dc = np.zeros((H, N), dtype=dtype)             # dc_{t+1} f_{t+1}, then dc_t
+    dc = np.zeros((H, N), dtype=dtype)             # delta c_{t+1} f_{t+1}, then delta c_t
     tmp = np.empty((H, N), dtype=dtype)
-    local = np.empty((4 * H, N), dtype=dtype)      # derivative of each activation
-    up = np.empty((4 * H, N), dtype=dtype)         # upstream factor of each gate
     dh_all = np.empty((T, H, N), dtype=dtype) if record else None
     dc_all = np.empty((T, H, N), dtype=dtype) if record else None
     c_init = np.ascontiguousarray(c0.T, dtype=dtype)
+    h_init = np.ascontiguousarray(h0.T, dtype=dtype)
     mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
-    lg = local[H2:H3]
-    up_ig = up.reshape(4, H, N)[0::2]              # the i and g blocks of up, (2, H, N)
-    up_f, up_o = up[H:H2], up[H3:]
-    # Per-step views, made once, walked from t = T-1 down to 0.
-    c_prev = [c_init, *cs[:-1]]
     back = slice(None, None, -1)
-    steps = zip(range(T - 1, -1, -1), gates[back], gates.reshape(T, 4, H, N)[back, 2::-2],
-                gates[back, H:H2], gates[back, H2:H3], dhs[back], o_dtanh[back],
-                tanh_cs[back], c_prev[back], da.transpose(1, 0, 2)[back], dxh[T - 1::-1],
-                dxh[T:0:-1, D:], strict=True)
-    for t, g4, g_i, f, g, dhs_t, od_t, tc, cp, d, dxh_t, dh_next in steps:
-        add(dhs_t, dh_next, out=dh)                # total gradient reaching h_t
-        mul(dh, od_t, out=tmp)
-        add(dc, tmp, out=dc)                       # total gradient reaching c_t
-        if record:
-            dh_all[t] = dh
-            dc_all[t] = dc
-        mul(g4, g4, out=local)                     # s (1 - s) for i, f, o ...
-        sub(g4, local, out=local)
-        mul(g, g, out=lg)                          # ... and 1 - g^2 for g
-        sub(1.0, lg, out=lg)
-        mul(dc, g_i, out=up_ig)                    # dL/di = dc g and dL/dg = dc i
-        mul(dc, cp, out=up_f)                      # dL/df = dc c_{t-1}
-        mul(dh, tc, out=up_o)                      # dL/do = dh tanh c_t
-        mul(local, up, out=d)                      # dL/da_t
-        matmul(WU, d, out=dxh_t)                   # [dL/dx_t; U da_t^T]
-        mul(dc, f, out=dc)
-    da2 = da.reshape(4 * H, T * N)
-    # [x_t; 1; h_{t-1}] for every (t, n): one product gives dW, db and dU together.
-    xh = np.empty((D + 1 + H, T, N), dtype=dtype)
-    xh[:D] = x.transpose(2, 1, 0)
-    xh[D] = 1.0
-    xh[D + 1:, 0] = h0.T
-    xh[D + 1:, 1:] = hs[:-1].transpose(1, 0, 2)
-    dWbU = (da2 @ xh.reshape(D + 1 + H, T * N).T).T     # (D + 1 + H, 4H)
+    for stop in range(T, 0, -C):
+        start = max(0, stop - C)
+        n = stop - start
+        G, Pc, odc, tc = gates[start:stop], P[:n], od[:n], tanh_cs[start:stop]
+        i, f, g, o = G[:, :H], G[:, H:H2], G[:, H2:H3], G[:, H3:]
+        # P of the chunk's steps
+        mul(G, G, out=Pc)                          # s (1 - s) ...
+        sub(G, Pc, out=Pc)
+        Pi, Pf, Pg, Po = Pc[:, :H], Pc[:, H:H2], Pc[:, H2:H3], Pc[:, H3:]
+        mul(g, g, out=Pg)                          # ... and 1 - g^2 for the candidate
+        sub(1.0, Pg, out=Pg)
+        mul(Pi, g, out=Pi)
+        mul(Pg, i, out=Pg)
+        mul(Po, tc, out=Po)
+        if start > 0:
+            mul(Pf, cs[start - 1 : stop - 1], out=Pf)
+        else:
+            mul(Pf[1:], cs[: stop - 1], out=Pf[1:])
+            mul(Pf[0], c_init, out=Pf[0])
+        mul(tc, tc, out=odc)
+        sub(1.0, odc, out=odc)
+        mul(odc, o, out=odc)
+        dhs_c[:n] = dhs[start:stop]
+        # the recursion, from the chunk's last step to its first (views made once)
+        da_c = da[:, :n]
+        da4 = da_c.reshape(4, H, n, N)
+        P4 = Pc.reshape(n, 4, H, N)
+        steps = zip(range(stop - 1, start - 1, -1), range(n - 1, -1, -1), P4[back, :3],
+                    P4[back, 3], odc[back], f[back], dhs_c[:n][back],
+                    dxh[start + 1 : stop + 1][back, D:], dxh[start:stop][back],
+                    strict=True)
+        for t, k, P3, P_o, od_t, f_t, dhs_t, dh_next, dxh_t in steps:
+            add(dhs_t, dh_next, out=dh)            # delta h_t
+            mul(dh, od_t, out=tmp)
+            add(dc, tmp, out=dc)                   # delta c_t
+            if record:
+                dh_all[t] = dh
+                dc_all[t] = dc
+            mul(dc, P3, out=da4[:3, :, k])         # dL/da_t, blocks i, f, g ...
+            mul(dh, P_o, out=da4[3, :, k])         # ... and o
+            matmul(WU, da_c[:, k], out=dxh_t)      # [dL/dx_t; U dL/da_t^T]
+            mul(dc, f_t, out=dc)                   # delta c_t f_t, for step t - 1
+        # the chunk's share of dW, db, dU: dL/da^T [x; 1; h_prev] over its (t, n) pairs
+        xh_c = xh[:, :n]
+        xh_c[:D] = x_f[start:stop].transpose(1, 0, 2)
+        if start > 0:
+            xh_c[D + 1 :] = hs[start - 1 : stop - 1].transpose(1, 0, 2)
+        else:
+            xh_c[D + 1 :, 0] = h_init
+            xh_c[D + 1 :, 1:] = hs[: stop - 1].transpose(1, 0, 2)
+        matmul(da_c.reshape(4 * H, n * N), xh_c.reshape(K, n * N).T, out=prod)
+        add(dWbU_T, prod, out=dWbU_T)
+    dWbU = dWbU_T.T                                # (D + 1 + H, 4H): dW, db, dU
     grads = {
         "x": np.ascontiguousarray(dxh[:T, :D].transpose(2, 0, 1), dtype=x.dtype),
         "kernel": np.ascontiguousarray(dWbU[:D], dtype=kernel.dtype),
