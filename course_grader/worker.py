@@ -446,16 +446,20 @@ def verify(cd, assignment: str, student: str, autograded: str, submitted_nb,
         manual = {gid: why for gid in grade_ids
                   if gid not in rc.passed and gid not in failures}
     if failures or manual:
+        overridden = {}  # only where the kernel had given points: say why they went
         with Gradebook(cd.db_url, cd.course_id) as gb:
             for gid in list(failures) + list(manual):
                 try:
                     g = gb.find_grade(gid, assignment, assignment, student)
                 except MissingEntry:
                     continue
+                if g.auto_score is None or g.auto_score > 0:
+                    overridden[gid] = failures.get(gid) or manual[gid]
                 g.auto_score = 0.0
                 g.needs_manual_grade = (g.manual_score is not None) or gid in manual
             gb.db.commit()
-        _annotate(autograded, {**manual, **failures})
+        if overridden:
+            _annotate(autograded, overridden)
     return {"failures": failures, "manual": manual, "flags": flags,
             "recheck_seconds": round(rc.seconds, 2)}
 
