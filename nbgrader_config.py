@@ -25,29 +25,11 @@ _here = os.path.dirname(os.path.abspath(__file__))  # noqa: F821 (set by traitle
 if _here not in sys.path:
     sys.path.insert(0, _here)  # nbgrader's own scripts do not put the course on sys.path
 
-c.Autograde.sanitize_preprocessors = [
-    "nbconvert.preprocessors.ClearOutputPreprocessor",
-    "course_grader.preprocessors.RestoreCellMetadata",
-    "nbgrader.preprocessors.DeduplicateIds",
-    "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.Autograde.autograde_preprocessors = [
-    "course_grader.execute.SandboxedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "course_grader.outputs.LimitOutputBytes",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "course_grader.preprocessors.SanitizeFeedback",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+from course_grader.config import AUTOGRADE, FEEDBACK, SANITIZE  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = list(SANITIZE)
+c.Autograde.autograde_preprocessors = list(AUTOGRADE)
+c.GenerateFeedback.preprocessors = list(FEEDBACK)
 c.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back and run
 c.Execute.timeout = 120                    # seconds per cell (also the learner's Validate)
 c.SandboxedExecute.kernel_seconds = 300    # seconds per notebook, then its kernel is killed
