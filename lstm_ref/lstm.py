@@ -292,26 +292,27 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
         sub(1.0, odc, out=odc)
         mul(odc, o, out=odc)
         dhs_c[:n] = dhs[start:stop]
-        # the recursion, from the chunk's last step to its first (views made once)
-        da_c = da[:, :n]
-        da4 = da_c.reshape(4, H, n, N)
+        # the recursion, from the chunk's last step to its first (views made once);
+        # P_t becomes dL/da_t in place
         P4 = Pc.reshape(n, 4, H, N)
-        steps = zip(range(stop - 1, start - 1, -1), range(n - 1, -1, -1), P4[back, :3],
-                    P4[back, 3], odc[back], f[back], dhs_c[:n][back],
+        steps = zip(range(stop - 1, start - 1, -1), Pc[back], P4[back, :3], P4[back, 3],
+                    odc[back], f[back], dhs_c[:n][back],
                     dxh[start + 1 : stop + 1][back, D:], dxh[start:stop][back],
                     strict=True)
-        for t, k, P3, P_o, od_t, f_t, dhs_t, dh_next, dxh_t in steps:
+        for t, da_t, P3, P_o, od_t, f_t, dhs_t, dh_next, dxh_t in steps:
             add(dhs_t, dh_next, out=dh)            # delta h_t
             mul(dh, od_t, out=tmp)
             add(dc, tmp, out=dc)                   # delta c_t
             if record:
                 dh_all[t] = dh
                 dc_all[t] = dc
-            mul(dc, P3, out=da4[:3, :, k])         # dL/da_t, blocks i, f, g ...
-            mul(dh, P_o, out=da4[3, :, k])         # ... and o
-            matmul(WU, da_c[:, k], out=dxh_t)      # [dL/dx_t; U dL/da_t^T]
+            mul(dc, P3, out=P3)                    # dL/da_t, blocks i, f, g ...
+            mul(dh, P_o, out=P_o)                  # ... and o
+            matmul(WU, da_t, out=dxh_t)            # [dL/dx_t; U dL/da_t^T]
             mul(dc, f_t, out=dc)                   # delta c_t f_t, for step t - 1
         # the chunk's share of dW, db, dU: dL/da^T [x; 1; h_prev] over its (t, n) pairs
+        da_c = da[:, :n]
+        da_c[...] = Pc.transpose(1, 0, 2)
         xh_c = xh[:, :n]
         xh_c[:D] = x_f[start:stop].transpose(1, 0, 2)
         if start > 0:
