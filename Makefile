@@ -106,8 +106,13 @@ grade: sysdeps $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<one of: $(ASSIGNMENTS)>"; exit 2; }
 	$(BIN)/python -m course_grader grade $(ASSIGNMENT)
 
+# JupyterLab refuses to run as root unless told; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/exercises
+	@echo ">> JupyterLab on exercises/ (the Validate button runs the visible tests); Ctrl-C stops it"
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=. $(ALLOW_ROOT) \
+	  --ServerApp.default_url=/lab/tree/exercises
 
 bench: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_lstm.py
