@@ -157,6 +157,11 @@ def sandbox_argv(cmd: list[str], *, limits: Limits, files: dict[str, str] | None
     ]
     for k, v in sandbox_env(env).items():
         argv += ["--setenv", k, v]
+    # The private tmpfs folders first, the read-only roots after: a course checked out
+    # under /tmp (a CI runner, a fresh clone) keeps its virtual environment visible.
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
+             "--size", str(limits.tmpfs), "--tmpfs", HOME]
     for root in _ro_roots():
         argv += ["--ro-bind", root, root]
     for link in ("bin", "lib", "lib64", "sbin"):
@@ -166,9 +171,6 @@ def sandbox_argv(cmd: list[str], *, limits: Limits, files: dict[str, str] | None
             argv += ["--ro-bind", f"/{link}", f"/{link}"]
     for etc in ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types"):
         argv += ["--ro-bind-try", etc, etc]
-    argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
-             "--size", str(limits.tmpfs), "--tmpfs", HOME]
     for rel, src in sorted((files or {}).items()):
         argv += ["--ro-bind", src, os.path.join(HOME, rel)]
     for dest, src in sorted((ro_files or {}).items()):
