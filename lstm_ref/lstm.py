@@ -217,6 +217,21 @@ def lstm_forward(
     return hs, cache
 
 
+def _feature_major_copy(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """(N, T, F) -> a C-contiguous (T, F, N) array; free when ``a`` is already a view of
+    such an array (e.g. made with ``np.zeros_like(hs)``)."""
+    N, T, F = a.shape
+    if not a.flags.c_contiguous:
+        return np.ascontiguousarray(a.transpose(1, 2, 0), dtype=dtype)
+    # The usual (N, T, F) layout: transpose the (N, T*F) matrix 16 rows at a time, which
+    # keeps reads and writes in cache (several times faster than one strided copy).
+    out = np.empty((T, F, N), dtype=dtype)
+    src, dst = a.reshape(N, T * F), out.reshape(T * F, N)
+    for i in range(0, N, 16):
+        dst[:, i : i + 16] = src[i : i + 16].T
+    return out
+
+
 def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False):
     # Works feature-major, (T, features, N), like lstm_forward: the (N, T, ...) cache
     # entries are transposed back, which is free for a cache made by lstm_forward.
@@ -241,8 +256,9 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
     tanh_cs = feature_major(cache["tanh_cs"])
     gates = feature_major(cache["gates"])          # (T, 4H, N): i, f, g, o
     T, H, N = hs.shape
-    dhs = feature_major(_checks.upstream("dhs", dhs, (N, T, H)))
+    dhs = _checks.upstream("dhs", dhs, (N, T, H))
     dtype = np.result_type(hs, dhs)
+    dhs = _feature_major_copy(dhs, dtype)         # (T, H, N)
     x_f = feature_major(x)                         # (T, D, N)
     D = x.shape[2]
     H2, H3, K = 2 * H, 3 * H, D + 1 + H
@@ -258,7 +274,6 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
     xh = np.empty((K, C, N), dtype=dtype)          # [x_t; 1; h_{t-1}] of the chunk's steps
     xh[D] = 1.0
     od = np.empty((C, H, N), dtype=dtype)          # o_t (1 - tanh^2 c_t): dh_t -> dc_t
-    dhs_c = np.empty((C, H, N), dtype=dtype)
     prod = np.empty((4 * H, K), dtype=dtype)
     dh = np.empty((H, N), dtype=dtype)
     dc = np.zeros((H, N), dtype=dtype)             # delta c_{t+1} f_{t+1}, then delta c_t
@@ -291,12 +306,11 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
         mul(tc, tc, out=odc)
         sub(1.0, odc, out=odc)
         mul(odc, o, out=odc)
-        dhs_c[:n] = dhs[start:stop]
         # the recursion, from the chunk's last step to its first (views made once);
         # P_t becomes dL/da_t in place
         P4 = Pc.reshape(n, 4, H, N)
         steps = zip(range(stop - 1, start - 1, -1), Pc[back], P4[back, :3], P4[back, 3],
-                    odc[back], f[back], dhs_c[:n][back],
+                    odc[back], f[back], dhs[start:stop][back],
                     dxh[start + 1 : stop + 1][back, D:], dxh[start:stop][back],
                     strict=True)
         for t, da_t, P3, P_o, od_t, f_t, dhs_t, dh_next, dxh_t in steps:
