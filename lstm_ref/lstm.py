@@ -27,9 +27,9 @@ from .activations import sigmoid
 __all__ = ["lstm_backward", "lstm_forward", "lstm_step"]
 
 #: lstm_backward works through the sequence in chunks of about this many array elements
-#: per (4H, N) gate block times steps (2**17 floats: 512 KB in float32), sized to stay in
+#: per (4H, N) gate block times steps (2**18 floats: 1 MB in float32), sized to stay in
 #: cache. Results do not depend on it (tests set it small to exercise the chunking).
-_CHUNK_ELEMENTS = 2**17
+_CHUNK_ELEMENTS = 2**18
 
 
 def _activate(a: np.ndarray, H: int) -> np.ndarray:
@@ -243,7 +243,7 @@ def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False)
     #                tanh(c_t) o_t (1 - o_t)]                (blocks i, f, g, o)
     #   delta h_{t-1} = dL/dh_{t-1} (from dhs) + U dL/da_t^T.
     # P_t does not depend on the recursion. The steps are processed in chunks of about
-    # 512 KB (which stay in cache): for each chunk, P of all its steps at once, then the
+    # 1 MB (which stay in cache): for each chunk, P of all its steps at once, then the
     # recursion step by step, then the chunk's share of dW, db, dU in one product.
     x, h0, c0 = cache["x"], cache["h0"], cache["c0"]
     kernel, U = cache["kernel"], cache["recurrent_kernel"]
