@@ -5,8 +5,9 @@ reference implementation as met or missed:
 
 * forward / compiled Keras forward   <= 1.0  (the faster of ``tf.function`` with and
   without ``jit_compile=True``; both are shown)
-* forward / its own matrix products  <= 2.5  (the input projection plus the T recurrent
-  products, timed alone: what the Python loop and the elementwise work add on top)
+* forward / its own matrix products  <= 2.5  (the input projection and the recurrent
+  product of all T steps, which lstm_forward computes as one product per step, timed
+  alone: the ratio is what the Python loop and the elementwise work add on top)
 * backward / forward                 <= 2.0
 
 Every figure is the median of ``--repeat`` runs taken round-robin (one run of each
@@ -21,6 +22,7 @@ Usage::
     python benchmarks/bench_lstm.py --threads 1     # limit NumPy's BLAS (threadpoolctl)
     python benchmarks/bench_lstm.py --threads 1 --tf-threads 1   # both single-threaded
     python benchmarks/bench_lstm.py --no-keras      # NumPy only, no TensorFlow import
+    python benchmarks/bench_lstm.py --threads 1 --tf-threads 1 --clock cpu   # busy machine
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ LABELS = {"fwd/keras": "forward / best compiled keras", "fwd/matmul": "forward /
           "bwd/fwd": "backward / forward"}
 
 
-def measure(variants: dict[str, Callable[[], object]], repeat: int, warmup: int = 3):
+def measure(variants: dict[str, Callable[[], object]], repeat: int, warmup: int = 3,
+            clock: Callable[[], float] = time.perf_counter):
     """Median seconds of each variant, timed round-robin after ``warmup`` calls each."""
     for fn in variants.values():
         for _ in range(warmup):
@@ -59,9 +62,9 @@ def measure(variants: dict[str, Callable[[], object]], repeat: int, warmup: int 
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeat):
         for name, fn in variants.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(clock() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -77,17 +80,15 @@ def numpy_variants(N, T, D, H, rng):
     W, U, b = lstm_ref.init_weights("lstm", D, H, rng=rng)
     hs, cache = lstm_ref.lstm_forward(x, W, U, b)
     dhs = rng.standard_normal(hs.shape).astype(np.float32)
-    # The products lstm_forward computes, in its layout (feature-major, see its Notes):
-    # the input projection W^T x_t^T of all steps, then T recurrent products U^T h^T.
-    W_T, U_T = np.ascontiguousarray(W.T), np.ascontiguousarray(U.T)
-    x_f = np.ascontiguousarray(x.transpose(1, 2, 0))          # (T, D, N)
-    h = np.tanh(rng.standard_normal((H, N))).astype(np.float32)
-    rec = np.empty((4 * H, N), dtype=np.float32)
+    # The products lstm_forward computes, in its layout (see its Notes): one per step,
+    # [W^T | b | U^T] (4H, D + 1 + H) times [x_t; 1; h_{t-1}] (D + 1 + H, N).
+    WbU_T = np.ascontiguousarray(np.concatenate([W, b[None], U]).T)
+    xh = rng.standard_normal((T, D + 1 + H, N)).astype(np.float32)
+    a = np.empty((4 * H, N), dtype=np.float32)
 
     def matmuls():
-        np.matmul(W_T, x_f)
-        for _ in range(T):
-            np.matmul(U_T, h, out=rec)
+        for t in range(T):
+            np.matmul(WbU_T, xh[t], out=a)
 
     variants = {
         "numpy forward": lambda: lstm_ref.lstm_forward(x, W, U, b),
@@ -129,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="limit TensorFlow's intra- and inter-op threads")
     parser.add_argument("--repeat", type=int, default=21, help="timed runs per variant")
     parser.add_argument("--no-keras", action="store_true", help="skip TensorFlow/Keras")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall: time.perf_counter (default); cpu: time.process_time, "
+                             "CPU seconds of the whole process, which a busy machine "
+                             "disturbs less; meaningful with --threads 1 --tf-threads 1")
     args = parser.parse_args(argv)
 
     if args.threads is not None:
@@ -151,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Keras side: {tf_note}")
     load0 = os.getloadavg()
     print(f"load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
-    print(f"medians of {args.repeat} round-robin runs, float32, milliseconds\n")
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    print(f"medians of {args.repeat} round-robin runs, float32, milliseconds of "
+          f"{'wall-clock' if args.clock == 'wall' else 'process CPU'} time\n")
 
     rows = []
     for N, T, D, H in CONFIGS:
@@ -161,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_keras:
             kv, err = keras_variants(x, weights, H)
             variants.update(kv)
-        med = measure(variants, args.repeat)
+        med = measure(variants, args.repeat, clock=clock)
         rows.append(((N, T, D, H), med, err))
 
     width = max(len(name) for _, med, _ in rows for name in (*med, *LABELS.values())) + 2
