@@ -30,7 +30,7 @@ ASSIGNMENTS := ch01_vanishing_gradients ch02_lstm_cell ch03_text_classification 
         bench clean venv
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- environment
 $(STAMP): requirements.txt pyproject.toml

@@ -151,6 +151,9 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
                     jobs.append((plan, s))
         names = ", ".join(p.assignment for p in plans)
         echo(f"Grading {names}: {len(jobs)} submission(s), {workers} at a time, sandboxed")
+        if not jobs and not any(p.results for p in plans):
+            echo(f"WARNING: no student folder in {os.path.join(root, cd.submitted_directory)}/; "
+                 f"put each notebook at submitted/<student_id>/<assignment>/<assignment>.ipynb")
         _run_workers(root, jobs, os.path.join(tmp, "submitted"), settings, workers, echo, cfg,
                      several=len(plans) > 1)
         os.makedirs(grades_dir, exist_ok=True)
