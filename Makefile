@@ -27,24 +27,54 @@ ASSIGNMENTS := ch01_vanishing_gradients ch02_lstm_cell ch03_text_classification 
                ch04_stacked_lstms ch05_time_series ch06_gru
 
 .PHONY: help book test test-fast lint sysdeps exercises check-exercises grade lab \
-        bench clean venv
+        bench clean venv lock
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- environment
-$(STAMP): requirements.txt pyproject.toml
-	@if ! $(BIN)/python -c "" 2>/dev/null; then \
-	  echo ">> creating $(VENV) with $$($(PYTHON) --version)"; \
-	  rm -rf $(VENV); $(PYTHON) -m venv $(VENV); \
-	fi
-	@echo ">> installing requirements into $(VENV) (first time: about 2 minutes)"
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+# One locked environment for learners, CI and grading. requirements.in holds the direct
+# requirements; requirements.txt is the lock made from it by `make lock` (every package
+# pinned, with hashes). Whenever the lock changes, .venv is rebuilt from scratch, so a
+# package removed from the lock leaves the environment too. lstm_ref is installed
+# editable on top, with the locked setuptools and no dependencies of its own.
+UV_VERSION := 0.13.9
+LOCK_PYTHON := 3.11
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "ERROR: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); the course needs 3.11 or newer (keras 3.15)."; \
+	  echo "       Run make with PYTHON=python3.11 (or newer)."; exit 1; }
+	@echo ">> building $(VENV) from scratch from the lock requirements.txt ($$($(PYTHON) --version))"
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	  --require-hashes --no-deps -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(BIN)/python -m pip check
 	@touch $@
 
-venv: $(STAMP)
+# lstm_ref itself (editable): only pyproject.toml changes call for a reinstall.
+EDITABLE := $(VENV)/.editable
+$(EDITABLE): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 \
+	  | { grep -v -e "^WARNING: Location" || true; }
+	$(BIN)/python -c "import lstm_ref"
+	@touch $@
+
+venv: $(EDITABLE)
+
+# Regenerate the lock after editing requirements.in (uv resolves for every platform at
+# once: tensorflow-cpu on Linux, tensorflow elsewhere). Existing pins are kept unless
+# they must move; `make lock UPGRADE=1` moves every pin to the newest allowed release.
+UV := .cache/uv-$(UV_VERSION)/bin/uv
+$(UV):
+	$(PYTHON) -m venv $(dir $(UV)).. && $(dir $(UV))pip install --quiet uv==$(UV_VERSION)
+
+lock: $(UV)
+	$(UV) pip compile --universal --python-version $(LOCK_PYTHON) --generate-hashes \
+	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade,) \
+	  requirements.in -o requirements.txt
+	@echo ">> requirements.txt regenerated: commit requirements.in and requirements.txt together"
 
 # System packages the checks need: a browser for the page and JupyterLab tests,
 # bubblewrap for the grading sandbox. Installed with apt-get when we are root.
@@ -64,17 +94,17 @@ sysdeps:
 	fi
 
 # ---------------------------------------------------------------- the book
-book: $(STAMP)
+book: $(EDITABLE)
 	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
 	@echo ">> the book is in _build/html/index.html"
 
 # ---------------------------------------------------------------- checks
-lint: $(STAMP)
-	$(BIN)/ruff check lstm_ref course_grader tests benchmarks book/_ext
+lint: $(EDITABLE)
+	$(BIN)/ruff check .
 
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-test: sysdeps $(STAMP)
+test: sysdeps $(EDITABLE)
 	@echo ">> [1/6] lint"
 	$(MAKE) --no-print-directory lint
 	@echo ">> [2/6] lstm_ref, Keras parity, repository and assignment checks"
@@ -90,7 +120,7 @@ test: sysdeps $(STAMP)
 	$(PYTEST) tests -m "grading or browser" --durations=0
 
 # Regenerate the student notebooks and fail if they differ from what is committed.
-exercises: $(STAMP)
+exercises: $(EDITABLE)
 	$(BIN)/nbgrader generate_assignment --force --no-db "*"
 
 check-exercises: exercises
@@ -102,19 +132,19 @@ check-exercises: exercises
 	fi
 
 # ---------------------------------------------------------------- people
-grade: sysdeps $(STAMP)
+grade: sysdeps $(EDITABLE)
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<one of: $(ASSIGNMENTS)>"; exit 2; }
 	$(BIN)/python -m course_grader grade $(ASSIGNMENT)
 
 # JupyterLab refuses to run as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: $(STAMP)
+lab: $(EDITABLE)
 	@echo ">> JupyterLab on exercises/ (the Validate button runs the visible tests); Ctrl-C stops it"
 	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=. $(ALLOW_ROOT) \
 	  --ServerApp.default_url=/lab/tree/exercises
 
-bench: $(STAMP)
+bench: $(EDITABLE)
 	$(BIN)/python benchmarks/bench_lstm.py
 	$(BIN)/python benchmarks/bench_lstm.py --threads 1 --tf-threads 1
 	$(BIN)/python benchmarks/bench_grading.py
