@@ -1,9 +1,10 @@
 # The commands of the course. Each target builds the virtual environment it needs
-# (.venv) when it is missing or when requirements.txt / pyproject.toml changed.
+# (.venv, from the lock requirements.txt) when it is missing or the lock changed.
 #   make book                      build the HTML book into _build/html (the main job)
 #   make test                      every check (what CI runs, via .ci/run)
 #   make grade ASSIGNMENT=<name>   autograde every submission in submitted/*/<name>/
 #   make lab                       open the exercises in JupyterLab
+#   make lock                      regenerate requirements.txt after editing requirements.in
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
@@ -30,7 +31,7 @@ ASSIGNMENTS := ch01_vanishing_gradients ch02_lstm_cell ch03_text_classification 
         bench clean venv lock
 
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- environment
 # One locked environment for learners, CI and grading. requirements.in holds the direct
@@ -71,7 +72,7 @@ $(UV):
 	$(PYTHON) -m venv $(dir $(UV)).. && $(dir $(UV))pip install --quiet uv==$(UV_VERSION)
 
 lock: $(UV)
-	$(UV) pip compile --universal --python-version $(LOCK_PYTHON) --generate-hashes \
+	$(UV) pip compile --quiet --universal --python-version $(LOCK_PYTHON) --generate-hashes \
 	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade,) \
 	  requirements.in -o requirements.txt
 	@echo ">> requirements.txt regenerated: commit requirements.in and requirements.txt together"
@@ -103,21 +104,33 @@ lint: $(EDITABLE)
 	$(BIN)/ruff check .
 
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# Each stage prints its duration, also when it fails.
+TIMED = t0=$$(date +%s); trap 'echo ">> ... $(1) took $$(( $$(date +%s) - t0 )) s"' EXIT;
+# nbval keeps what it executed and hands the chapters to the book's execution cache, so the
+# strict build after it executes nothing (tests/nbval_keep.py). Every notebook of book/ and
+# solutions/ is executed once here, two at a time.
+KEPT := .scratch/nbval
 
 test: sysdeps $(EDITABLE)
-	@echo ">> [1/6] lint"
-	$(MAKE) --no-print-directory lint
-	@echo ">> [2/6] lstm_ref, Keras parity, repository and assignment checks"
-	$(PYTEST) tests -m "not browser and not grading" --durations=5
+	@echo ">> [1/6] lint (Python files and notebooks)"
+	@$(call TIMED,lint) $(MAKE) --no-print-directory lint
+	@echo ">> [2/6] lstm_ref, Keras parity, the lock, repository and assignment checks"
+	@$(call TIMED,unit tests) $(PYTEST) tests -m "not browser and not grading" -n 2 --durations=5
 	@echo ">> [3/6] exercises/ is what nbgrader generates from solutions/"
-	$(MAKE) --no-print-directory check-exercises
-	@echo ">> [4/6] every notebook of solutions/ and book/ runs (nbval)"
-	$(PYTEST) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
-	  -o filterwarnings= -o addopts= --durations=0 solutions book
-	@echo ">> [5/6] the book builds strictly"
-	$(MAKE) --no-print-directory book
+	@$(call TIMED,exercises check) $(MAKE) --no-print-directory check-exercises
+	@echo ">> [4/6] every notebook of solutions/ and book/ runs (nbval, 2 at a time)"
+	@rm -rf $(KEPT); mkdir -p .scratch
+	@$(call TIMED,nbval) $(PYTEST) -p tests.nbval_keep --nbval-keep=$(KEPT) \
+	  --nbval-keep-cache=_build/.jupyter_cache --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=300 -n 2 --dist loadfile -o filterwarnings= -o addopts= \
+	  --durations=0 solutions book
+	@echo ">> [5/6] the book builds strictly (-W -n), from the outputs nbval just made"
+	@$(call TIMED,book) $(MAKE) --no-print-directory book 2>&1 | tee .scratch/book.log
+	@n=$$(grep -c "Executing notebook" .scratch/book.log || true); if [ "$$n" != 0 ]; then \
+	  echo "ERROR: the book build executed $$n notebook(s) that nbval had just run;"; \
+	  echo "       tests/nbval_keep.py no longer fills the execution cache."; exit 1; fi
 	@echo ">> [6/6] grading a test class, and the book and JupyterLab in a real browser"
-	$(PYTEST) tests -m "grading or browser" --durations=0
+	@$(call TIMED,grading and browser) $(PYTEST) tests -m "grading or browser" --durations=0
 
 # Regenerate the student notebooks and fail if they differ from what is committed.
 exercises: $(EDITABLE)
