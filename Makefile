@@ -72,10 +72,14 @@ $(UV):
 	$(PYTHON) -m venv $(dir $(UV)).. && $(dir $(UV))pip install --quiet uv==$(UV_VERSION)
 
 lock: $(UV)
+	@cp requirements.txt .cache/lock.txt
 	$(UV) pip compile --quiet --universal --python-version $(LOCK_PYTHON) --generate-hashes \
 	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade,) \
-	  requirements.in -o requirements.txt
-	@echo ">> requirements.txt regenerated: commit requirements.in and requirements.txt together"
+	  requirements.in -o .cache/lock.txt
+	@# Replace the lock only when it changed: a new mtime alone would rebuild .venv.
+	@if cmp -s .cache/lock.txt requirements.txt; then echo ">> the lock is up to date"; \
+	 else mv .cache/lock.txt requirements.txt; \
+	   echo ">> requirements.txt regenerated: commit requirements.in and requirements.txt together"; fi
 
 # System packages the checks need: a browser for the page and JupyterLab tests,
 # bubblewrap for the grading sandbox. Installed with apt-get when we are root.
