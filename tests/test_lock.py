@@ -154,9 +154,17 @@ def test_lstm_ref_installs_on_its_own(tmp_path: Path) -> None:
     import venv
     import zipfile
 
+    import shutil
+
+    # Build from a copy: building in the repository would write build/ and *.egg-info there.
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "lstm_ref", src / "lstm_ref",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
     py = sys.executable
     subprocess.run([py, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True)
+                    "-w", str(tmp_path / "dist"), str(src)], check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("lstm_ref-*.whl")
     with zipfile.ZipFile(wheel) as z:
         tops = {n.split("/")[0] for n in z.namelist()}
