@@ -154,15 +154,15 @@ def _feature_major_copy(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def lstm_backward(dhs: np.ndarray, cache: dict[str, Any]) -> dict[str, np.ndarray]:
-    r"""Backpropagation through time for :func:`lstm_forward`: :func:`lstm_ref.lstm_backward`,
-    faster.
+    r"""Backpropagation through time: :func:`lstm_ref.lstm_backward`, faster.
 
     Parameters
     ----------
     dhs : ndarray, shape (N, T, H)
         Gradient of the loss with respect to every hidden state ``hs``.
     cache : dict
-        The cache returned by :func:`lstm_forward`.
+        The cache returned by :func:`lstm_forward` (that of
+        :func:`lstm_ref.lstm_forward` works too, more slowly).
 
     Returns
     -------

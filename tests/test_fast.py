@@ -106,6 +106,18 @@ def test_fast_backward_takes_dhs_in_either_layout(rng):
         np.testing.assert_array_equal(grads_v[key], grads_c[key], err_msg=key)
 
 
+def test_either_backward_takes_either_forwards_cache(rng):
+    p = problem(rng, 3, 9, 2, 4)
+    hs, cache = L.lstm_forward(**p)
+    _, cache_f = fast.lstm_forward(**p)
+    dhs = rng.standard_normal(hs.shape)
+    want = L.lstm_backward(dhs, cache)
+    for name, grads in (("fast on plain cache", fast.lstm_backward(dhs, cache)),
+                        ("plain on fast cache", L.lstm_backward(dhs, cache_f))):
+        for key in GRAD_KEYS:
+            assert_close(grads[key], want[key], f"{name}: d{key}")
+
+
 def test_fast_does_not_modify_its_inputs(rng):
     p = problem(rng, 3, 7, 2, 4)
     before = {k: v.copy() for k, v in p.items()}
