@@ -49,7 +49,14 @@ def _activate(a: np.ndarray) -> np.ndarray:
     return np.concatenate([sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)], axis=1)
 
 
-def _step_forward(x, h_prev, c_prev, kernel, recurrent_kernel, bias):
+def _step_forward(
+    x: np.ndarray,
+    h_prev: np.ndarray,
+    c_prev: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""One LSTM step, without input checks (:func:`lstm_step` checks, then calls this).
 
     Parameters
@@ -78,7 +85,13 @@ def _step_forward(x, h_prev, c_prev, kernel, recurrent_kernel, bias):
     return h, c, gates, tanh_c
 
 
-def _step_backward(dh, dc_next, gates, c_prev, tanh_c):
+def _step_backward(
+    dh: np.ndarray,
+    dc_next: np.ndarray,
+    gates: np.ndarray,
+    c_prev: np.ndarray,
+    tanh_c: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Backpropagation through the gates of one step.
 
     Parameters
