@@ -1,14 +1,17 @@
-"""Speed of lstm_ref's NumPy LSTM against Keras' compiled LSTM (prints a table).
+"""Speed of lstm_ref.fast's NumPy LSTM against Keras' compiled LSTM (prints a table).
 
 Not a test: it measures, prints medians and ratios, and marks each speed goal of the
-reference implementation as met or missed:
+optimised implementation ``lstm_ref.fast`` as met or missed:
 
 * forward / compiled Keras forward   <= 1.0  (the faster of ``tf.function`` with and
   without ``jit_compile=True``; both are shown)
 * forward / its own matrix products  <= 2.5  (the input projection and the recurrent
-  product of all T steps, which lstm_forward computes as one product per step, timed
-  alone: the ratio is what the Python loop and the elementwise work add on top)
+  product of all T steps, which lstm_ref.fast.lstm_forward computes as one product per
+  step, timed alone: the ratio is what the Python loop and the elementwise work add)
 * backward / forward                 <= 2.0
+
+The plain reference ``lstm_ref.lstm_forward`` / ``lstm_backward`` (written to be read, not
+to be fast) is timed beside it, for scale; it has no speed goal.
 
 Every figure is the median of ``--repeat`` runs taken round-robin (one run of each
 variant per round, after warm-up), so a change in machine load hits all variants alike.
@@ -22,6 +25,7 @@ Usage::
     python benchmarks/bench_lstm.py --threads 1     # limit NumPy's BLAS (threadpoolctl)
     python benchmarks/bench_lstm.py --threads 1 --tf-threads 1   # both single-threaded
     python benchmarks/bench_lstm.py --no-keras      # NumPy only, no TensorFlow import
+    python benchmarks/bench_lstm.py --no-plain      # skip the plain reference
     python benchmarks/bench_lstm.py --threads 1 --tf-threads 1 --clock cpu   # busy machine
 """
 
@@ -49,8 +53,9 @@ import lstm_ref  # noqa: E402
 #: (N, T, D, H): a typical text-model layer, and a long univariate series.
 CONFIGS = [(64, 100, 32, 128), (32, 500, 1, 64)]
 GOALS = {"fwd/keras": 1.0, "fwd/matmul": 2.5, "bwd/fwd": 2.0}
-LABELS = {"fwd/keras": "forward / best compiled keras", "fwd/matmul": "forward / its matmuls",
-          "bwd/fwd": "backward / forward"}
+LABELS = {"fwd/keras": "fast forward / best compiled keras",
+          "fwd/matmul": "fast forward / its matmuls",
+          "bwd/fwd": "fast backward / fast forward"}
 
 
 def measure(variants: dict[str, Callable[[], object]], repeat: int, warmup: int = 3,
@@ -75,12 +80,12 @@ def blas_description() -> str:
     return "; ".join(libs) or "none found"
 
 
-def numpy_variants(N, T, D, H, rng):
+def numpy_variants(N, T, D, H, rng, plain=True):
     x = rng.standard_normal((N, T, D)).astype(np.float32)
     W, U, b = lstm_ref.init_weights("lstm", D, H, rng=rng)
-    hs, cache = lstm_ref.lstm_forward(x, W, U, b)
+    hs, cache = lstm_ref.fast.lstm_forward(x, W, U, b)
     dhs = rng.standard_normal(hs.shape).astype(np.float32)
-    # The products lstm_forward computes, in its layout (see its Notes): one per step,
+    # The products fast.lstm_forward computes, in its layout (see its Notes): one per step,
     # [W^T | b | U^T] (4H, D + 1 + H) times [x_t; 1; h_{t-1}] (D + 1 + H, N).
     WbU_T = np.ascontiguousarray(np.concatenate([W, b[None], U]).T)
     xh = rng.standard_normal((T, D + 1 + H, N)).astype(np.float32)
@@ -91,10 +96,16 @@ def numpy_variants(N, T, D, H, rng):
             np.matmul(WbU_T, xh[t], out=a)
 
     variants = {
-        "numpy forward": lambda: lstm_ref.lstm_forward(x, W, U, b),
-        "numpy backward": lambda: lstm_ref.lstm_backward(dhs, cache),
-        "numpy matmuls only": matmuls,
+        "fast forward": lambda: lstm_ref.fast.lstm_forward(x, W, U, b),
+        "fast backward": lambda: lstm_ref.fast.lstm_backward(dhs, cache),
+        "fast's matmuls only": matmuls,
     }
+    if plain:
+        _, plain_cache = lstm_ref.lstm_forward(x, W, U, b)
+        variants["plain forward (lstm_ref.lstm_forward)"] = lambda: lstm_ref.lstm_forward(
+            x, W, U, b)
+        variants["plain backward (lstm_ref.lstm_backward)"] = lambda: lstm_ref.lstm_backward(
+            dhs, plain_cache)
     return x, (W, U, b), variants
 
 
@@ -113,7 +124,7 @@ def keras_variants(x, weights, H):
 
     plain = tf.function(call)
     jit = tf.function(call, jit_compile=True)
-    err = float(np.abs(jit(xt).numpy() - lstm_ref.lstm_forward(x, *weights)[0]).max())
+    err = float(np.abs(jit(xt).numpy() - lstm_ref.fast.lstm_forward(x, *weights)[0]).max())
     variants = {
         "keras tf.function": lambda: plain(xt).numpy(),
         "keras tf.function(jit_compile=True)": lambda: jit(xt).numpy(),
@@ -130,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="limit TensorFlow's intra- and inter-op threads")
     parser.add_argument("--repeat", type=int, default=21, help="timed runs per variant")
     parser.add_argument("--no-keras", action="store_true", help="skip TensorFlow/Keras")
+    parser.add_argument("--no-plain", action="store_true",
+                        help="skip the plain reference lstm_ref.lstm_forward/backward")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall: time.perf_counter (default); cpu: time.process_time, "
                              "CPU seconds of the whole process, which a busy machine "
@@ -163,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for N, T, D, H in CONFIGS:
         rng = np.random.default_rng(0)
-        x, weights, variants = numpy_variants(N, T, D, H, rng)
+        x, weights, variants = numpy_variants(N, T, D, H, rng, plain=not args.no_plain)
         err = None
         if not args.no_keras:
             kv, err = keras_variants(x, weights, H)
@@ -180,17 +193,22 @@ def main(argv: list[str] | None = None) -> int:
         for name, sec in med.items():
             print(f"  {name:<{width}} {1e3 * sec:9.2f}")
         if err is not None:
-            print(f"  {'max |numpy - keras| of hs':<{width}} {err:9.1e}")
-        fwd = med["numpy forward"]
-        ratios = {"fwd/matmul": fwd / med["numpy matmuls only"],
-                  "bwd/fwd": med["numpy backward"] / fwd}
+            print(f"  {'max |fast - keras| of hs':<{width}} {err:9.1e}")
+        fwd = med["fast forward"]
+        ratios = {"fwd/matmul": fwd / med["fast's matmuls only"],
+                  "bwd/fwd": med["fast backward"] / fwd}
+        if not args.no_plain:
+            for step in ("forward", "backward"):
+                sec = next(v for k, v in med.items() if k.startswith(f"plain {step}"))
+                print(f"  {f'plain {step} / fast {step}':<{width}} "
+                      f"{sec / med[f'fast {step}']:9.2f}")
         if err is not None:
             compiled = min(med["keras tf.function"],
                            med["keras tf.function(jit_compile=True)"])
             ratios["fwd/keras"] = fwd / compiled
-            print(f"  {'forward / keras tf.function':<{width}} "
+            print(f"  {'fast forward / keras tf.function':<{width}} "
                   f"{fwd / med['keras tf.function']:9.2f}")
-            print(f"  {'forward / keras jit':<{width}} "
+            print(f"  {'fast forward / keras jit':<{width}} "
                   f"{fwd / med['keras tf.function(jit_compile=True)']:9.2f}")
         for key in ("fwd/keras", "fwd/matmul", "bwd/fwd"):
             if key in ratios:

@@ -4,8 +4,12 @@ Dependencies*.
 Pure functions in Keras' weight layout, batch first (x is (N, T, D)). Forward functions
 return ``(hs, cache)``; backward functions take ``(dhs, cache)`` and return a dict of
 gradients. ``lstm_forward(x, *keras_layer.get_weights())[0]`` equals the layer's output.
+
+The functions here are written to be read. ``lstm_ref.fast`` holds optimised twins of
+``lstm_forward`` and ``lstm_backward`` (same signatures), tested equal to them.
 """
 
+from . import fast
 from .activations import sigmoid
 from .datasets import load_co2, load_fine_foods, load_stock, load_sunspots
 from .gradcheck import numerical_gradient, rel_error
@@ -25,6 +29,7 @@ __all__ = [
     "chronological_split",
     "count_params",
     "create_sequences",
+    "fast",
     "gru_backward",
     "gru_forward",
     "gru_step",

@@ -1,4 +1,4 @@
-r"""The LSTM layer in Keras' fused layout.
+r"""The LSTM layer in Keras' fused layout: the reference to read beside the book.
 
 Notation (shared with the book). With :math:`W` = ``kernel`` (D, 4H), :math:`U` =
 ``recurrent_kernel`` (H, 4H) and :math:`b` = ``bias`` (4H,), split column-wise into the
@@ -13,6 +13,11 @@ four gate blocks in Keras' order **i, f, c, o**:
     h_t &= o_t \odot \tanh(c_t)
 
 :math:`g_t` is the candidate cell state (Keras calls its block "c").
+
+The code is one step forward (:func:`_step_forward`), one step backward
+(:func:`_step_backward`) and a loop over time in each direction. ``lstm_ref.fast`` holds
+an optimised twin of :func:`lstm_forward` and :func:`lstm_backward` with the same
+signatures, tested equal to these.
 """
 
 from __future__ import annotations
@@ -24,20 +29,100 @@ import numpy as np
 from . import _checks
 from .activations import sigmoid
 
-__all__ = ["lstm_backward", "lstm_forward", "lstm_step"]
-
-#: lstm_backward works through the sequence in chunks of about this many array elements
-#: per (4H, N) gate block times steps (2**18 floats: 1 MB in float32), sized to stay in
-#: cache. Results do not depend on it (tests set it small to exercise the chunking).
-_CHUNK_ELEMENTS = 2**18
+__all__ = ["lstm_backward", "lstm_forward", "lstm_gates", "lstm_step"]
 
 
-def _activate(a: np.ndarray, H: int) -> np.ndarray:
-    """Apply the gate nonlinearities to a pre-activation block (N, 4H), in place."""
-    sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])
-    np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
-    sigmoid(a[:, 3 * H :], out=a[:, 3 * H :])
-    return a
+def _activate(a: np.ndarray) -> np.ndarray:
+    """Gate activations from pre-activations.
+
+    Parameters
+    ----------
+    a : ndarray, shape (N, 4H)
+        Pre-activations :math:`a_t`, blocks i, f, c, o.
+
+    Returns
+    -------
+    ndarray, shape (N, 4H)
+        :math:`[i_t, f_t, g_t, o_t]`: sigmoid on blocks i, f, o and tanh on block c.
+    """
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
+    return np.concatenate([sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)], axis=1)
+
+
+def _step_forward(
+    x: np.ndarray,
+    h_prev: np.ndarray,
+    c_prev: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""One LSTM step, without input checks (:func:`lstm_step` checks, then calls this).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    h_prev, c_prev : ndarray, shape (N, H)
+    kernel : ndarray, shape (D, 4H)
+    recurrent_kernel : ndarray, shape (H, 4H)
+    bias : ndarray, shape (4H,)
+        As for :func:`lstm_step`.
+
+    Returns
+    -------
+    h, c : ndarray, shape (N, H)
+        New hidden and cell states.
+    gates : ndarray, shape (N, 4H)
+        :math:`[i_t, f_t, g_t, o_t]`, kept for the backward pass.
+    tanh_c : ndarray, shape (N, H)
+        :math:`\tanh(c_t)`, kept for the backward pass.
+    """
+    gates = _activate(x @ kernel + h_prev @ recurrent_kernel + bias)
+    i, f, g, o = np.split(gates, 4, axis=1)
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    return h, c, gates, tanh_c
+
+
+def _step_backward(
+    dh: np.ndarray,
+    dc_next: np.ndarray,
+    gates: np.ndarray,
+    c_prev: np.ndarray,
+    tanh_c: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Backpropagation through the gates of one step.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, H)
+        :math:`\delta h_t`, the total gradient reaching :math:`h_t`: from the loss at
+        step :math:`t` and from step :math:`t + 1`.
+    dc_next : ndarray, shape (N, H)
+        The gradient reaching :math:`c_t` from step :math:`t + 1`,
+        :math:`\delta c_{t+1} \odot f_{t+1}` (zeros at the last step).
+    gates : ndarray, shape (N, 4H)
+        :math:`[i_t, f_t, g_t, o_t]` from the forward pass.
+    c_prev : ndarray, shape (N, H)
+        :math:`c_{t-1}`.
+    tanh_c : ndarray, shape (N, H)
+        :math:`\tanh(c_t)`.
+
+    Returns
+    -------
+    da : ndarray, shape (N, 4H)
+        :math:`\delta a_t`, the gradient of the pre-activations, blocks i, f, c, o.
+    dc : ndarray, shape (N, H)
+        :math:`\delta c_t`, the total gradient reaching :math:`c_t`.
+    """
+    i, f, g, o = np.split(gates, 4, axis=1)
+    dc = dc_next + dh * o * (1.0 - tanh_c**2)
+    da_i = dc * g * i * (1.0 - i)
+    da_f = dc * c_prev * f * (1.0 - f)
+    da_g = dc * i * (1.0 - g**2)
+    da_o = dh * tanh_c * o * (1.0 - o)
+    return np.concatenate([da_i, da_f, da_g, da_o], axis=1), dc
 
 
 def lstm_gates(
@@ -61,8 +146,8 @@ def lstm_gates(
     )
     x = _checks.step_input("x", x, D)
     h_prev = _checks.state("h_prev", h_prev, x.shape[0], H, x.dtype)
-    a = _activate(x @ kernel + h_prev @ recurrent_kernel + bias, H)
-    return {"i": a[:, :H], "f": a[:, H : 2 * H], "g": a[:, 2 * H : 3 * H], "o": a[:, 3 * H :]}
+    gates = _activate(x @ kernel + h_prev @ recurrent_kernel + bias)
+    return dict(zip("ifgo", np.split(gates, 4, axis=1), strict=True))
 
 
 def lstm_step(
@@ -104,10 +189,7 @@ def lstm_step(
     N = x.shape[0]
     h_prev = _checks.state("h_prev", h_prev, N, H, x.dtype)
     c_prev = _checks.state("c_prev", c_prev, N, H, x.dtype)
-    a = _activate(x @ kernel + h_prev @ recurrent_kernel + bias, H)
-    i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-    c = f * c_prev + i * g
-    h = o * np.tanh(c)
+    h, c, _, _ = _step_forward(x, h_prev, c_prev, kernel, recurrent_kernel, bias)
     return h, c
 
 
@@ -119,10 +201,12 @@ def lstm_forward(
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    r"""Run an LSTM over a batch of sequences, as ``keras.layers.LSTM``.
+    """Run an LSTM over a batch of sequences, as ``keras.layers.LSTM``.
 
     ``lstm_forward(x, *layer.get_weights())[0]`` equals
-    ``keras.layers.LSTM(H, return_sequences=True)(x)`` for the same layer.
+    ``keras.layers.LSTM(H, return_sequences=True)(x)`` for the same layer; its last step
+    ``hs[:, -1]`` is the output of ``LSTM(H)`` and ``cache["cs"][:, -1]`` the final cell
+    state of ``return_state=True``.
 
     Parameters
     ----------
@@ -140,26 +224,15 @@ def lstm_forward(
     hs : ndarray, shape (N, T, H)
         Hidden state at every step.
     cache : dict
-        What :func:`lstm_backward` needs: the inputs, states and gate activations
-        ``"gates"`` of shape (N, T, 4H) (i, f, g, o after their nonlinearities), and the
-        cell states ``"cs"`` of shape (N, T, H).
+        What :func:`lstm_backward` needs: the inputs ``"x"`` (N, T, D), ``"h0"`` and
+        ``"c0"`` (N, H), the weights ``"kernel"``, ``"recurrent_kernel"``, ``"bias"``;
+        ``"hs"`` (N, T, H); the gate activations ``"gates"`` (N, T, 4H) (i, f, g, o after
+        their nonlinearities); the cell states ``"cs"`` (N, T, H) and their tanh
+        ``"tanh_cs"`` (N, T, H).
 
-    Notes
-    -----
-    Three implementation choices make this several times faster than the textbook
-    loop, with the same results to rounding:
-
-    * Arrays are stored feature-major, (T, features, N), so that at each step every gate
-      block and state is one contiguous (H, N) block. ``hs`` and the cache entries are
-      (N, T, ...) *views* of that storage (``hs.flags.c_contiguous`` is False;
-      ``np.ascontiguousarray(hs)`` makes a copy in the usual layout if one is needed).
-    * One matrix product per step gives the whole pre-activation:
-      :math:`a_t^\top = [W^\top \,|\, b \,|\, U^\top]\,[x_t^\top; 1; h_{t-1}^\top]`, with
-      :math:`h_{t-1}` written by the previous step straight into the right-hand block.
-    * :math:`\sigma(a) = (1 + \tanh(a / 2)) / 2`. The sigmoid blocks of the weights are
-      halved once (exact in floating point), so one fast ``np.tanh`` over the whole
-      (4H, N) block serves all four gates; :func:`sigmoid` (SciPy's ``expit``) is several
-      times slower per element.
+    See Also
+    --------
+    lstm_ref.fast.lstm_forward : the same function, optimised.
     """
     kernel, recurrent_kernel, bias, D, H = _checks.recurrent_weights(
         kernel, recurrent_kernel, bias, 4
@@ -169,188 +242,54 @@ def lstm_forward(
     N, T, _ = x.shape
     h0 = _checks.state("h0", h0, N, H, dtype)
     c0 = _checks.state("c0", c0, N, H, dtype)
-    H2, H3 = 2 * H, 3 * H
-    U = recurrent_kernel.astype(dtype, copy=False)
-    half = np.full(4 * H, 0.5, dtype=dtype)        # halve the i, f, o blocks: see Notes
-    half[H2:H3] = 1.0
-    # [W^T | b | U^T], (4H, D + 1 + H), and the right-hand sides [x_t; 1; h_{t-1}] of all
-    # steps, (T + 1, D + 1 + H, N): step t reads block t and writes h_t into block t + 1.
-    WbU_T = np.concatenate([kernel, bias[None, :], U]).T * half[:, None]
-    WbU_T = np.ascontiguousarray(WbU_T, dtype=dtype)
-    xh = np.empty((T + 1, D + 1 + H, N), dtype=dtype)
-    xh[:T, :D] = x.transpose(1, 2, 0)
-    xh[T, :D] = 0.0
-    xh[:, D] = 1.0
-    xh[0, D + 1:] = h0.T
-    hs = xh[1:, D + 1:]                            # (T, H, N) view: h_t of every step
-    gates = np.empty((T, 4 * H, N), dtype=dtype)
-    cs = np.empty((T, H, N), dtype=dtype)
-    tanh_cs = np.empty((T, H, N), dtype=dtype)
-    ig = np.empty((H, N), dtype=dtype)             # i * g, reused every step
-    c = np.ascontiguousarray(c0.T, dtype=dtype)
-    one_half = dtype.type(0.5)
-    mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
-    # Per-step views, made once: a = [i, f, g, o] pre-activations (4H, N) of step t.
-    steps = zip(xh[:T], gates, gates[:, :H2], gates[:, :H], gates[:, H:H2],
-                gates[:, H2:H3], gates[:, H3:], cs, tanh_cs, hs, strict=True)
-    for xh_t, a, i_f, i, f, g, o, c_t, tc, h_t in steps:
-        matmul(WbU_T, xh_t, out=a)      # x_t W + b + h_{t-1} U, sigmoid blocks halved
-        tanh(a, out=a)                  # g, and tanh(a / 2) for i, f, o
-        mul(i_f, one_half, out=i_f)     # i, f = (1 + tanh(a / 2)) / 2
-        add(i_f, one_half, out=i_f)
-        mul(o, one_half, out=o)         # o likewise
-        add(o, one_half, out=o)
-        mul(f, c, out=c_t)              # c_t = f * c_{t-1} + i * g
-        mul(i, g, out=ig)
-        add(c_t, ig, out=c_t)
-        tanh(c_t, out=tc)
-        mul(o, tc, out=h_t)             # h_t = o * tanh(c_t), into block t + 1 of xh
-        c = c_t
-
-    def batch_first(a: np.ndarray) -> np.ndarray:   # (T, F, N) -> (N, T, F), a view
-        return a.transpose(2, 0, 1)
-
-    hs = batch_first(hs)
-    cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": batch_first(cs),
-             "tanh_cs": batch_first(tanh_cs), "gates": batch_first(gates),
-             "kernel": kernel, "recurrent_kernel": U, "bias": bias}
+    W, U, b = (w.astype(dtype, copy=False) for w in (kernel, recurrent_kernel, bias))
+    hs = np.empty((N, T, H), dtype=dtype)
+    cs = np.empty((N, T, H), dtype=dtype)
+    tanh_cs = np.empty((N, T, H), dtype=dtype)
+    gates = np.empty((N, T, 4 * H), dtype=dtype)
+    h, c = h0.astype(dtype, copy=False), c0.astype(dtype, copy=False)
+    for t in range(T):
+        h, c, gates[:, t], tanh_cs[:, t] = _step_forward(x[:, t], h, c, W, U, b)
+        hs[:, t], cs[:, t] = h, c
+    cache = {"x": x, "h0": h0, "c0": c0, "hs": hs, "cs": cs, "tanh_cs": tanh_cs,
+             "gates": gates, "kernel": kernel, "recurrent_kernel": U, "bias": bias}
     return hs, cache
 
 
-def _feature_major_copy(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """(N, T, F) -> a C-contiguous (T, F, N) array; free when ``a`` is already a view of
-    such an array (e.g. made with ``np.zeros_like(hs)``)."""
-    N, T, F = a.shape
-    if not a.flags.c_contiguous:
-        return np.ascontiguousarray(a.transpose(1, 2, 0), dtype=dtype)
-    # The usual (N, T, F) layout: transpose the (N, T*F) matrix 16 rows at a time, which
-    # keeps reads and writes in cache (several times faster than one strided copy).
-    out = np.empty((T, F, N), dtype=dtype)
-    src, dst = a.reshape(N, T * F), out.reshape(T * F, N)
-    for i in range(0, N, 16):
-        dst[:, i : i + 16] = src[i : i + 16].T
-    return out
-
-
 def _lstm_backward(dhs: np.ndarray, cache: dict[str, Any], record: bool = False):
-    # Works feature-major, (T, features, N), like lstm_forward: the (N, T, ...) cache
-    # entries are transposed back, which is free for a cache made by lstm_forward.
-    #
-    # With delta h_t and delta c_t the total gradients reaching h_t and c_t,
-    #   delta c_t = delta c_{t+1} f_{t+1} + delta h_t o_t (1 - tanh^2 c_t)
-    #   dL/da_t   = [delta c_t, delta c_t, delta c_t, delta h_t] * P_t,
-    #   P_t       = [g_t i_t (1 - i_t), c_{t-1} f_t (1 - f_t), i_t (1 - g_t^2),
-    #                tanh(c_t) o_t (1 - o_t)]                (blocks i, f, g, o)
-    #   delta h_{t-1} = dL/dh_{t-1} (from dhs) + U dL/da_t^T.
-    # P_t does not depend on the recursion. The steps are processed in chunks of about
-    # 1 MB (which stay in cache): for each chunk, P of all its steps at once, then the
-    # recursion step by step, then the chunk's share of dW, db, dU in one product.
-    x, h0, c0 = cache["x"], cache["h0"], cache["c0"]
+    r""":func:`lstm_backward`; with ``record``, also every step's total gradients
+    ``{"h": (N, T, H), "c": (N, T, H)}`` (:math:`\delta h_t`, :math:`\delta c_t`)."""
+    x, h0, c0, hs = cache["x"], cache["h0"], cache["c0"], cache["hs"]
+    gates, cs, tanh_cs = cache["gates"], cache["cs"], cache["tanh_cs"]
     kernel, U = cache["kernel"], cache["recurrent_kernel"]
-
-    def feature_major(a: np.ndarray) -> np.ndarray:  # (N, T, F) -> (T, F, N)
-        return a.transpose(1, 2, 0)
-
-    hs = feature_major(cache["hs"])
-    cs = feature_major(cache["cs"])
-    tanh_cs = feature_major(cache["tanh_cs"])
-    gates = feature_major(cache["gates"])          # (T, 4H, N): i, f, g, o
-    T, H, N = hs.shape
+    N, T, H = hs.shape
     dhs = _checks.upstream("dhs", dhs, (N, T, H))
     dtype = np.result_type(hs, dhs)
-    dhs = _feature_major_copy(dhs, dtype)         # (T, H, N)
-    x_f = feature_major(x)                         # (T, D, N)
-    D = x.shape[2]
-    H2, H3, K = 2 * H, 3 * H, D + 1 + H
-    # One product per step gives [dL/dx_t; U dL/da_t^T] = [W; U] dL/da_t^T, written into
-    # block t of dxh; block T stays 0 (nothing flows back from after the last step).
-    WU = np.concatenate([kernel, U]).astype(dtype, copy=False)   # (D + H, 4H)
-    dxh = np.empty((T + 1, D + H, N), dtype=dtype)
-    dxh[T] = 0.0
-    dWbU_T = np.zeros((4 * H, K), dtype=dtype)     # sum_t dL/da_t^T [x_t; 1; h_{t-1}]
-    C = max(1, min(T, _CHUNK_ELEMENTS // (4 * H * N)))   # steps per chunk
-    P = np.empty((C, 4 * H, N), dtype=dtype)
-    da = np.empty((4 * H, C, N), dtype=dtype)      # dL/da_t of the chunk's steps
-    xh = np.empty((K, C, N), dtype=dtype)          # [x_t; 1; h_{t-1}] of the chunk's steps
-    xh[D] = 1.0
-    od = np.empty((C, H, N), dtype=dtype)          # o_t (1 - tanh^2 c_t): dh_t -> dc_t
-    prod = np.empty((4 * H, K), dtype=dtype)
-    dh = np.empty((H, N), dtype=dtype)
-    dc = np.zeros((H, N), dtype=dtype)             # delta c_{t+1} f_{t+1}, then delta c_t
-    tmp = np.empty((H, N), dtype=dtype)
-    dh_all = np.empty((T, H, N), dtype=dtype) if record else None
-    dc_all = np.empty((T, H, N), dtype=dtype) if record else None
-    c_init = np.ascontiguousarray(c0.T, dtype=dtype)
-    h_init = np.ascontiguousarray(h0.T, dtype=dtype)
-    mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
-    back = slice(None, None, -1)
-    for stop in range(T, 0, -C):
-        start = max(0, stop - C)
-        n = stop - start
-        G, Pc, odc, tc = gates[start:stop], P[:n], od[:n], tanh_cs[start:stop]
-        i, f, g, o = G[:, :H], G[:, H:H2], G[:, H2:H3], G[:, H3:]
-        # P of the chunk's steps
-        mul(G, G, out=Pc)                          # s (1 - s) ...
-        sub(G, Pc, out=Pc)
-        Pi, Pf, Pg, Po = Pc[:, :H], Pc[:, H:H2], Pc[:, H2:H3], Pc[:, H3:]
-        mul(g, g, out=Pg)                          # ... and 1 - g^2 for the candidate
-        sub(1.0, Pg, out=Pg)
-        mul(Pi, g, out=Pi)
-        mul(Pg, i, out=Pg)
-        mul(Po, tc, out=Po)
-        if start > 0:
-            mul(Pf, cs[start - 1 : stop - 1], out=Pf)
-        else:
-            mul(Pf[1:], cs[: stop - 1], out=Pf[1:])
-            mul(Pf[0], c_init, out=Pf[0])
-        mul(tc, tc, out=odc)
-        sub(1.0, odc, out=odc)
-        mul(odc, o, out=odc)
-        # the recursion, from the chunk's last step to its first (views made once);
-        # P_t becomes dL/da_t in place
-        P4 = Pc.reshape(n, 4, H, N)
-        steps = zip(range(stop - 1, start - 1, -1), Pc[back], P4[back, :3], P4[back, 3],
-                    odc[back], f[back], dhs[start:stop][back],
-                    dxh[start + 1 : stop + 1][back, D:], dxh[start:stop][back],
-                    strict=True)
-        for t, da_t, P3, P_o, od_t, f_t, dhs_t, dh_next, dxh_t in steps:
-            add(dhs_t, dh_next, out=dh)            # delta h_t
-            mul(dh, od_t, out=tmp)
-            add(dc, tmp, out=dc)                   # delta c_t
-            if record:
-                dh_all[t] = dh
-                dc_all[t] = dc
-            mul(dc, P3, out=P3)                    # dL/da_t, blocks i, f, g ...
-            mul(dh, P_o, out=P_o)                  # ... and o
-            matmul(WU, da_t, out=dxh_t)            # [dL/dx_t; U dL/da_t^T]
-            mul(dc, f_t, out=dc)                   # delta c_t f_t, for step t - 1
-        # the chunk's share of dW, db, dU: dL/da^T [x; 1; h_prev] over its (t, n) pairs
-        da_c = da[:, :n]
-        da_c[...] = Pc.transpose(1, 0, 2)
-        xh_c = xh[:, :n]
-        xh_c[:D] = x_f[start:stop].transpose(1, 0, 2)
-        if start > 0:
-            xh_c[D + 1 :] = hs[start - 1 : stop - 1].transpose(1, 0, 2)
-        else:
-            xh_c[D + 1 :, 0] = h_init
-            xh_c[D + 1 :, 1:] = hs[: stop - 1].transpose(1, 0, 2)
-        matmul(da_c.reshape(4 * H, n * N), xh_c.reshape(K, n * N).T, out=prod)
-        add(dWbU_T, prod, out=dWbU_T)
-    dWbU = dWbU_T.T                                # (D + 1 + H, 4H): dW, db, dU
+    da = np.empty((N, T, 4 * H), dtype=dtype)       # delta a_t of every step
+    dh_all = np.empty((N, T, H), dtype=dtype) if record else None
+    dc_all = np.empty((N, T, H), dtype=dtype) if record else None
+    dh_next = np.zeros((N, H), dtype=dtype)          # to h_t from step t + 1
+    dc_next = np.zeros((N, H), dtype=dtype)          # to c_t from step t + 1
+    for t in reversed(range(T)):
+        c_prev = cs[:, t - 1] if t > 0 else c0
+        dh = dhs[:, t] + dh_next                      # delta h_t
+        da[:, t], dc = _step_backward(dh, dc_next, gates[:, t], c_prev, tanh_cs[:, t])
+        dh_next = da[:, t] @ U.T                      # to h_{t-1}, through U
+        dc_next = dc * gates[:, t, H : 2 * H]         # to c_{t-1}, through f_t alone
+        if record:
+            dh_all[:, t], dc_all[:, t] = dh, dc
+    h_prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)   # (N, T, H): h_{t-1}
+    # dW = sum over n and t of x_t^T delta a_t; dU likewise with h_{t-1}; db of delta a_t.
     grads = {
-        "x": np.ascontiguousarray(dxh[:T, :D].transpose(2, 0, 1), dtype=x.dtype),
-        "kernel": np.ascontiguousarray(dWbU[:D], dtype=kernel.dtype),
-        "recurrent_kernel": np.ascontiguousarray(dWbU[D + 1:],
-                                                 dtype=cache["recurrent_kernel"].dtype),
-        "bias": np.ascontiguousarray(dWbU[D], dtype=cache["bias"].dtype),
-        "h0": np.ascontiguousarray(dxh[0, D:].T, dtype=h0.dtype),
-        "c0": np.ascontiguousarray(dc.T, dtype=c0.dtype),
+        "x": (da @ kernel.T).astype(x.dtype, copy=False),
+        "kernel": np.tensordot(x, da, axes=([0, 1], [0, 1])).astype(kernel.dtype, copy=False),
+        "recurrent_kernel": np.tensordot(h_prev, da, axes=([0, 1], [0, 1])).astype(
+            U.dtype, copy=False),
+        "bias": da.sum(axis=(0, 1)).astype(cache["bias"].dtype, copy=False),
+        "h0": dh_next.astype(h0.dtype, copy=False),
+        "c0": dc_next.astype(c0.dtype, copy=False),
     }
-
-    def batch_first(a):
-        return None if a is None else a.transpose(2, 0, 1)
-
-    return grads, {"h": batch_first(dh_all), "c": batch_first(dc_all)}
+    return grads, {"h": dh_all, "c": dc_all}
 
 
 def lstm_backward(dhs: np.ndarray, cache: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -378,5 +317,9 @@ def lstm_backward(dhs: np.ndarray, cache: dict[str, Any]) -> dict[str, np.ndarra
     grads : dict of ndarray
         ``"x"`` (N, T, D), ``"kernel"`` (D, 4H), ``"recurrent_kernel"`` (H, 4H),
         ``"bias"`` (4H,), ``"h0"`` (N, H), ``"c0"`` (N, H).
+
+    See Also
+    --------
+    lstm_ref.fast.lstm_backward : the same function, optimised.
     """
     return _lstm_backward(dhs, cache)[0]

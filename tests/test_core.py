@@ -173,45 +173,6 @@ def test_backward_matches_centred_differences(kind, key, rng):
     assert np.abs(num).max() > 1e-3, "degenerate check: the gradient is ~0"
 
 
-@pytest.mark.parametrize("chunk_steps", [1, 2, 3])
-def test_lstm_backward_in_chunks_matches_centred_differences(chunk_steps, rng, monkeypatch):
-    """lstm_backward walks the sequence in cache-sized chunks of steps; force chunks of
-    1, 2 and 3 steps (T = 5: chunk boundaries inside the sequence and a short first
-    chunk) and check every gradient again."""
-    from lstm_ref import lstm as lstm_module
-
-    p = problem("lstm", rng)
-    N, H = p["h0"].shape
-    monkeypatch.setattr(lstm_module, "_CHUNK_ELEMENTS", chunk_steps * 4 * H * N)
-    dhs = rng.standard_normal((2, 5, 4))
-    grads = L.lstm_backward(dhs, L.lstm_forward(**p)[1])
-    for key in GRAD_KEYS["lstm"]:
-        num = L.numerical_gradient(lambda: float(np.sum(dhs * L.lstm_forward(**p)[0])), p[key])
-        err = L.rel_error(grads[key], num)
-        assert err <= 1e-7, f"chunks of {chunk_steps}: d{key} relative error {err:.2e}"
-
-
-def test_lstm_backward_does_not_depend_on_chunk_size(rng, monkeypatch):
-    from lstm_ref import lstm as lstm_module
-
-    p = problem("lstm", rng, N=3, T=23, D=2, H=5)
-    hs, cache = L.lstm_forward(**p)
-    dhs = rng.standard_normal(hs.shape)
-    whole = L.lstm_backward(dhs, cache)
-    norms = L.state_gradient_norms("lstm", p["x"], p["kernel"], p["recurrent_kernel"],
-                                   p["bias"])
-    for steps in (1, 4, 7):
-        monkeypatch.setattr(lstm_module, "_CHUNK_ELEMENTS", steps * 4 * 5 * 3)
-        chunked = L.lstm_backward(dhs, cache)
-        for k in whole:
-            np.testing.assert_allclose(chunked[k], whole[k], rtol=1e-12, atol=1e-13,
-                                       err_msg=f"{steps} steps per chunk, d{k}")
-        again = L.state_gradient_norms("lstm", p["x"], p["kernel"], p["recurrent_kernel"],
-                                       p["bias"])
-        for k in ("h", "c"):
-            np.testing.assert_allclose(again[k], norms[k], rtol=1e-12, atol=1e-14)
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_backward_without_initial_state_gives_state_gradients(kind, rng):
     p = problem(kind, rng)

@@ -1,4 +1,5 @@
-"""Keras is the oracle: lstm_ref's forward, steps, backward and counts equal Keras'.
+"""Keras is the oracle: lstm_ref's forward, steps, backward and counts equal Keras' (and
+so do lstm_ref.fast's forward and backward).
 
 Every test here is marked ``keras`` (run with ``pytest -m keras``). Layers are built once
 per (kind, dtype, shape, seed) and their weights perturbed by N(0, 0.5^2), so the
@@ -163,9 +164,7 @@ def test_article_cell_equals_keras_after_conversion(keras):
 # ------------------------------------------------------------------ backward vs GradientTape
 
 
-@pytest.mark.parametrize(("dtype", "tol"), [("float64", 1e-10), ("float32", 1e-5)])
-@pytest.mark.parametrize("kind", KINDS)
-def test_backward_equals_gradient_tape(keras, tf, kind, dtype, tol):
+def check_backward_against_gradient_tape(keras, tf, kind, dtype, tol, forward, backward):
     N, T, D, H, seed = CASES[1]
     layer, weights = built(keras, kind, dtype, D, H, seed)
     x, states = inputs(kind, dtype, N, T, D, H, seed)
@@ -181,14 +180,21 @@ def test_backward_equals_gradient_tape(keras, tf, kind, dtype, tol):
     tape_grads = tape.gradient(loss, [xt, *st, *params])
     names = ["x", "h0", "c0"][: 1 + len(st)] + ["kernel", "recurrent_kernel", "bias"]
 
-    _, cache = FORWARD[kind](x, *weights, **keyword_states(kind, states))
-    grads = BACKWARD[kind](dhs, cache)
+    _, cache = forward(x, *weights, **keyword_states(kind, states))
+    grads = backward(dhs, cache)
     assert set(grads) == set(names)
     for name, expected in zip(names, tape_grads, strict=True):
         expected = np.asarray(expected)
         assert grads[name].shape == expected.shape, name
         err = L.rel_error(grads[name], expected)
         assert err <= tol, f"{kind} {dtype} d{name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [("float64", 1e-10), ("float32", 1e-5)])
+@pytest.mark.parametrize("kind", KINDS)
+def test_backward_equals_gradient_tape(keras, tf, kind, dtype, tol):
+    check_backward_against_gradient_tape(keras, tf, kind, dtype, tol, FORWARD[kind],
+                                         BACKWARD[kind])
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -210,3 +216,36 @@ def test_init_weights_follows_keras_initialisers(keras, kind):
     for rec in (U, U_k):
         np.testing.assert_allclose(rec @ rec.T, np.eye(H), atol=1e-5)
     np.testing.assert_array_equal(b, b_k)
+
+
+# ------------------------------------------------------------------ lstm_ref.fast
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fast_lstm_forward_equals_keras_layer(keras, dtype, case):
+    """lstm_ref.fast.lstm_forward: every hidden state, and the final cell state of
+    ``return_state=True``, with and without initial states."""
+    N, T, D, H, seed = case
+    layer, weights = built(keras, "lstm", dtype, D, H, seed)
+    with_state = keras.layers.LSTM(H, return_sequences=True, return_state=True, dtype=dtype)
+    with_state.build((None, None, D))
+    with_state.set_weights(weights)
+    x, states = inputs("lstm", dtype, N, T, D, H, seed)
+    for initial in (None, states):
+        kwargs = {} if initial is None else keyword_states("lstm", initial)
+        expected, h_last, c_last = (np.asarray(a) for a in with_state(x, initial_state=initial))
+        hs, cache = L.fast.lstm_forward(x, *weights, **kwargs)
+        assert hs.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(hs, np.asarray(layer(x, initial_state=initial)), rtol=0,
+                                   atol=ATOL[dtype])
+        np.testing.assert_allclose(hs, expected, rtol=0, atol=ATOL[dtype])
+        np.testing.assert_allclose(hs[:, -1], h_last, rtol=0, atol=ATOL[dtype])
+        np.testing.assert_allclose(cache["cs"][:, -1], c_last, rtol=0, atol=ATOL[dtype])
+        assert np.abs(expected).max() > 0.1, "degenerate comparison: outputs near zero"
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [("float64", 1e-10), ("float32", 1e-5)])
+def test_fast_lstm_backward_equals_gradient_tape(keras, tf, dtype, tol):
+    check_backward_against_gradient_tape(keras, tf, "lstm", dtype, tol, L.fast.lstm_forward,
+                                         L.fast.lstm_backward)
