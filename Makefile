@@ -156,10 +156,17 @@ grade: sysdeps $(EDITABLE)
 # JupyterLab refuses to run as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# The learner's view: the file browser on exercises/ and nbgrader's Validate button only
+# (lab/learner/). INSTRUCTOR=1: the whole course folder with nbgrader's instructor panels.
 lab: $(EDITABLE)
-	@echo ">> JupyterLab on exercises/ (the Validate button runs the visible tests); Ctrl-C stops it"
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=. $(ALLOW_ROOT) \
-	  --ServerApp.default_url=/lab/tree/exercises
+ifeq ($(INSTRUCTOR),)
+	@echo ">> JupyterLab on exercises/ (Validate runs the visible tests); Ctrl-C stops it"
+	JUPYTER_CONFIG_PATH=$(CURDIR)/lab/learner $(BIN)/jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) \
+	  --ServerApp.root_dir=$(CURDIR)/exercises
+else
+	@echo ">> JupyterLab on the course folder with nbgrader's instructor panels; Ctrl-C stops it"
+	$(BIN)/jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) --ServerApp.root_dir=$(CURDIR)
+endif
 
 bench: $(EDITABLE)
 	$(BIN)/python benchmarks/bench_lstm.py

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.browser
 
 ASSIGNMENT = "ch02_lstm_cell"
 NOTEBOOK = f"exercises/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+IN_LAB = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"  # the file browser starts at exercises/
 SOLUTION = f"solutions/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
 TOKEN = "lstm-course-browser-test"
 BIN = Path(sys.executable).parent
@@ -90,12 +91,15 @@ class Lab:
             TF_ENABLE_ONEDNN_OPTS="0",
             PYTHONHASHSEED="0",
             MPLBACKEND="Agg",
+            JUPYTER_CONFIG_PATH=str(ROOT / "lab" / "learner"),
         )
         cmd = [
             str(BIN / "jupyter"), "lab",
             "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
             "--no-browser", "--allow-root",
-            f"--ServerApp.root_dir={self.course}",
+            # as `make lab` starts it: the learner sees exercises/ only, with the
+            # learner's nbgrader tools (lab/learner/)
+            f"--ServerApp.root_dir={self.course / 'exercises'}",
             f"--IdentityProvider.token={TOKEN}",
             f"--LabApp.user_settings_dir={dirs['settings']}",
             f"--LabApp.workspaces_dir={dirs['workspaces']}",
@@ -248,7 +252,7 @@ def run_and_validate(browser, lab: Lab, shot: Path) -> tuple[str, str, dict, lis
     page = context.new_page()
     shot.with_name(shot.stem + "_error.png").unlink(missing_ok=True)
     try:
-        page.goto(f"{lab.base}/lab/workspaces/t{uuid.uuid4().hex[:12]}/tree/{NOTEBOOK}"
+        page.goto(f"{lab.base}/lab/workspaces/t{uuid.uuid4().hex[:12]}/tree/{IN_LAB}"
                   f"?reset&token={TOKEN}")
         panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
         panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
@@ -356,3 +360,40 @@ def test_validate_button_fails_then_passes(browser, lab):  # noqa: F811
 
     elapsed = time.monotonic() - t0
     print(f"JupyterLab validate round trip: {elapsed:.1f} s")
+
+
+def test_learner_lab_offers_only_the_learners_tools(browser, lab):  # noqa: F811
+    """`make lab`'s settings: the files are the exercises (no solutions, no gradebook), and
+    nbgrader's instructor panels and exchange panels are off; Validate stays."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    def get(path: str) -> tuple[int, str]:
+        req = urllib.request.Request(f"{lab.base}{path}",
+                                     headers={"Authorization": f"token {TOKEN}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, ""
+
+    status, body = get("/api/contents/")
+    assert status == 200, status
+    names = {item["name"] for item in json.loads(body)["content"]}
+    assert names == {ASSIGNMENT}, f"the learner's file browser lists {sorted(names)}"
+    assert get("/api/contents/../solutions")[0] in (403, 404)
+    assert get("/formgrader")[0] == 404, "the formgrader is served to the learner"
+    assert get("/assignments")[0] == 404, "the assignment list (needs an exchange) is on"
+
+    page = browser.new_page()
+    try:
+        page.goto(f"{lab.base}/lab/workspaces/t{uuid.uuid4().hex[:12]}/tree/{IN_LAB}"
+                  f"?reset&token={TOKEN}")
+        page.wait_for_selector("jp-button.validate-button", timeout=60_000)
+        menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+        assert "Nbgrader" not in menus, f"menu bar: {menus}"
+        for panel in ("Formgrader", "Create Assignment", "Assignment List", "Course List"):
+            assert page.get_by_text(panel, exact=True).count() == 0, f"{panel} is shown"
+    finally:
+        page.close()
