@@ -17,6 +17,9 @@ from .rnn import rnn_backward, rnn_forward, rnn_step
 from .seed import keras_to_seed_weights, lstm_cell, seed_weights_to_keras
 from .series import chronological_split, create_sequences
 from .tasks import adding_problem, init_weights, state_gradient_norms
+from .datasets import load_hamlet
+from .sampling import (language_model_logits, sample_categorical, sample_sequence,
+                       softmax_temperature)
 
 __version__ = "1.0.0"
 
@@ -48,4 +51,10 @@ __all__ = [
     "sigmoid",
     "state_gradient_norms",
     "weights_from_keras",
+    # chapter 7
+    "load_hamlet",
+    "language_model_logits",
+    "sample_categorical",
+    "sample_sequence",
+    "softmax_temperature",
 ]
