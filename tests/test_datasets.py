@@ -113,5 +113,6 @@ def test_hamlet():
     assert len(text) == 177_488
     assert text.startswith("Hamlet\n\nACT I\n\nSCENE I. Elsinore.")
     assert "HAMLET:\nTo be, or not to be: that is the question:" in text
-    assert len(set(text)) == 64 and "\n" in set(text)
+    assert len(set(text)) == 64
+    assert "\n" in set(text)
     assert not set("_*#\\") & set(text), "Markdown left in the text"

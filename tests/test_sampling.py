@@ -39,7 +39,8 @@ def test_temperature_divides_the_logits(rng, tau):
 def test_lower_temperature_sharpens_higher_flattens(rng):
     z = rng.standard_normal((50, V)) * 2
     top = {tau: L.softmax_temperature(z, tau).max(axis=-1) for tau in (0.5, 1.0, 2.0)}
-    assert np.all(top[0.5] > top[1.0]) and np.all(top[1.0] > top[2.0])
+    assert np.all(top[0.5] > top[1.0])
+    assert np.all(top[1.0] > top[2.0])
 
 
 def test_temperature_zero_is_greedy_and_takes_the_first_of_a_tie():
@@ -65,7 +66,8 @@ def test_huge_temperature_tends_to_uniform(rng):
 def test_float32_in_float32_out_rows_sum_to_one(rng):
     z = rng.standard_normal((10, V)).astype(np.float32)
     p = L.softmax_temperature(z, 0.7)
-    assert p.dtype == np.float32 and p.shape == z.shape
+    assert p.dtype == np.float32
+    assert p.shape == z.shape
     np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-6)
 
 
@@ -126,7 +128,8 @@ def test_draws_are_the_inverse_cdf_of_the_uniforms():
 def test_same_seed_same_draws_and_shape(rng):
     p = softmax(rng.standard_normal((3, 4, V)), axis=-1)
     a, b = L.sample_categorical(p, 7), L.sample_categorical(p, 7)
-    assert a.shape == (3, 4) and a.dtype == np.int64
+    assert a.shape == (3, 4)
+    assert a.dtype == np.int64
     np.testing.assert_array_equal(a, b)
 
 
@@ -229,7 +232,10 @@ def test_sampling_is_reproducible_and_seed_dependent(rng):
     c = L.sample_sequence(prime, 30, *w, temperature=1.0, rng=6)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-    assert a.shape == (2, 30) and a.dtype == np.int64 and a.min() >= 0 and a.max() < V
+    assert a.shape == (2, 30)
+    assert a.dtype == np.int64
+    assert a.min() >= 0
+    assert a.max() < V
 
 
 def test_zero_length_gives_an_empty_array(rng):
@@ -318,7 +324,8 @@ def test_logits_equal_the_keras_model(keras, dtype, seed):
     ids = np.random.default_rng(seed).integers(0, V, (4, 30))
     expected = np.asarray(model(ids))
     logits, _ = L.language_model_logits(ids, *weights_of(model))
-    assert logits.dtype == np.dtype(dtype) and logits.shape == expected.shape
+    assert logits.dtype == np.dtype(dtype)
+    assert logits.shape == expected.shape
     err = np.abs(logits - expected).max()
     assert err <= ATOL[dtype], f"{dtype}: max abs error {err:.2e}"
 
