@@ -11,13 +11,19 @@ The functions here are written to be read. ``lstm_ref.fast`` holds optimised twi
 
 from . import fast
 from .activations import sigmoid
-from .datasets import load_co2, load_fine_foods, load_stock, load_sunspots
+from .datasets import load_co2, load_fine_foods, load_hamlet, load_stock, load_sunspots
 from .gradcheck import numerical_gradient, rel_error
 from .gru import gru_backward, gru_forward, gru_step
 from .keras_bridge import weights_from_keras
 from .lstm import lstm_backward, lstm_forward, lstm_gates, lstm_step
 from .params import count_params
 from .rnn import rnn_backward, rnn_forward, rnn_step
+from .sampling import (
+    language_model_logits,
+    sample_categorical,
+    sample_sequence,
+    softmax_temperature,
+)
 from .seed import keras_to_seed_weights, lstm_cell, seed_weights_to_keras
 from .series import chronological_split, create_sequences
 from .tasks import adding_problem, init_weights, state_gradient_norms
@@ -53,4 +59,10 @@ __all__ = [
     "sigmoid",
     "state_gradient_norms",
     "weights_from_keras",
+    # chapter 7
+    "load_hamlet",
+    "language_model_logits",
+    "sample_categorical",
+    "sample_sequence",
+    "softmax_temperature",
 ]

