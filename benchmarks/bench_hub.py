@@ -103,6 +103,7 @@ def main() -> int:
             k.as_user(k.teacher, cmd, cwd=k.course)
 
         t = time.monotonic()
+        api(k, "POST", "/hub/api/users", {"usernames": k.learner_names})
         for u in k.learner_names:
             try:
                 api(k, "POST", f"/hub/api/users/{u}/server")

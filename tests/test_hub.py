@@ -71,20 +71,29 @@ def klass():
 
 
 # ---------------------------------------------------------------- the notebooks
-def _parts() -> tuple[list[tuple[int, str, str]], dict[str, float]]:
-    """Solution cells (index, grade_id, source) of the solution notebook and the points of
-    the test cells that follow each (until the next solution cell)."""
+def _parts() -> tuple[list[tuple[int, str, str]], dict[str, float], list[tuple[str, float]]]:
+    """Of the solution notebook: the solution cells (index, grade_id, source without the
+    solution markers), the points of the test cells that follow each (until the next
+    solution cell), and every test cell in order as (its solution's grade_id, points)."""
     nb = json.loads(SOLUTION.read_text())
-    solutions, points, current = [], {}, None
+    solutions, points, tests, current = [], {}, [], None
     for i, cell in enumerate(nb["cells"]):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and cell["cell_type"] == "code":
             current = meta["grade_id"]
-            solutions.append((i, current, "".join(cell["source"])))
+            source = "".join(line for line in cell["source"]
+                             if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+            solutions.append((i, current, source))
             points.setdefault(current, 0.0)
         elif meta.get("grade") and current is not None:
             points[current] += float(meta.get("points", 0))
-    return solutions, points
+            tests.append((current, float(meta.get("points", 0))))
+    return solutions, points, tests
+
+
+def _solved_parts(answers: dict[int, str]) -> list[tuple[str, str]]:
+    by_index = {i: gid for i, gid, _ in _parts()[0]}
+    return [(by_index[i], src) for i, src in answers.items()]
 
 
 HOSTILE = '''\
@@ -285,7 +294,7 @@ print(json.dumps(out))
 def test_class_on_jupyterhub(browser, klass):  # noqa: F811
     k = klass
     t0 = time.monotonic()
-    solutions, points = _parts()
+    solutions, points, tests = _parts()
     max_score = sum(points.values())
     first, last = solutions[0], solutions[-1]
     hostile = HOSTILE.format(
@@ -304,14 +313,14 @@ def test_class_on_jupyterhub(browser, klass):  # noqa: F811
     sessions = {u: _login_start(browser, k, u) for u in k.users}
     pages = {u: page for u, (_, page) in sessions.items()}
     try:
-        _class_round(k, pages, plan, expected, points, max_score)
+        _class_round(k, pages, plan, expected, tests, max_score)
     finally:
         for context, _ in sessions.values():
             context.close()
     print(f"class on JupyterHub: {time.monotonic() - t0:.0f} s after the hub was up")
 
 
-def _class_round(k: Klass, pages, plan, expected, points, max_score):
+def _class_round(k: Klass, pages, plan, expected, tests, max_score):
     # 1. the instructor releases the assignment from the formgrader
     _release_in_formgrader(pages[k.teacher], k)
     released = k.exchange / COURSE_ID / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -327,6 +336,15 @@ def _class_round(k: Klass, pages, plan, expected, points, max_score):
     assert validated[k.alice][0] == {"success": True, "value": {}}, validated[k.alice][0]
     for user in (k.bob, k.mallory):
         assert "failed" in validated[user][0]["value"], (user, validated[user][0])
+
+    # learners have no formgrader; mallory's browser session cannot enter alice's server
+    m = pages[k.mallory]
+    assert m.request.get(f"{k.url}/user/{k.mallory}/formgrader/manage_assignments").status \
+        == 404
+    peek = m.request.get(f"{k.url}/user/{k.alice}/api/contents/{ASSIGNMENT}",
+                         max_redirects=0)
+    assert peek.status in (302, 403), peek.status  # refused, or sent to log in as alice
+    assert ASSIGNMENT + ".ipynb" not in peek.text()
 
     # mallory's notebook ran (Validate runs it as her): what did it get?
     report = json.loads((Path(pwd.getpwnam(k.mallory).pw_dir) / "attack.json").read_text())
@@ -402,9 +420,12 @@ def _class_round(k: Klass, pages, plan, expected, points, max_score):
         assert m, text[:2000]
         assert float(m.group(1)) == pytest.approx(expected[user]), (user, m.group(0))
         assert float(m.group(2)) == pytest.approx(max_score)
-        for grade_id in points:  # points per part are on the page
-            assert re.search(rf"{re.escape(grade_id)}_tests|{re.escape(grade_id)}", text), (
-                grade_id, text[:1500])
+        # points per part: the page lists every test cell with its score, in order
+        shown = [(float(a), float(b)) for a, b in re.findall(
+            r"Test cell \(Score:\s*([\d.]+)\s*/\s*([\d.]+)\)", text)]
+        solved = {gid for gid, src in _solved_parts(plan[user])}
+        want = [(pts if gid in solved else 0.0, pts) for gid, pts in tests]
+        assert shown == want, (user, shown, want)
 
 
 # ---------------------------------------------------------------- the files, as parsed
