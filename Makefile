@@ -4,6 +4,7 @@
 #   make test                      every check (what CI runs, via .ci/run)
 #   make grade ASSIGNMENT=<name>   autograde every submission in submitted/*/<name>/
 #   make lab                       open the exercises in JupyterLab
+#   make hub                       the course on JupyterHub for a class (as root)
 #   make lock                      regenerate requirements.txt after editing requirements.in
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -31,7 +32,7 @@ ASSIGNMENTS := ch01_vanishing_gradients ch02_lstm_cell ch03_text_classification 
         bench clean venv lock
 
 help:
-	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- environment
 # One locked environment for learners, CI and grading. requirements.in holds the direct
@@ -172,6 +173,26 @@ bench: $(EDITABLE)
 	$(BIN)/python benchmarks/bench_lstm.py
 	$(BIN)/python benchmarks/bench_lstm.py --threads 1 --tf-threads 1
 	$(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/bench_hub.py
 
 clean:
 	rm -rf _build .pytest_cache
+
+# ---------------------------------------------------------------- a class on JupyterHub
+# `make hub` (as root): JupyterHub for a class on this machine, see README "Teaching a class
+# on JupyterHub". The exchange folder is the one setting most sites change.
+EXCHANGE          ?= /usr/local/share/nbgrader/exchange
+HUB_IP            ?= 127.0.0.1
+HUB_PORT          ?= 8000
+HUB_STATE         ?= /srv/lstm-course-hub
+INSTRUCTORS_GROUP ?= lstm-instructors
+LEARNERS_GROUP    ?= lstm-learners
+.PHONY: hub
+hub: $(EDITABLE)
+	@test "$$(id -u)" = 0 || { echo "ERROR: run 'sudo make hub': each person's server starts under their own Unix account"; exit 2; }
+	export LSTM_COURSE_DIR="$(CURDIR)" LSTM_COURSE_PYTHON="$(BIN)/python" \
+	  LSTM_COURSE_EXCHANGE="$(EXCHANGE)" LSTM_HUB_IP="$(HUB_IP)" LSTM_HUB_PORT="$(HUB_PORT)" \
+	  LSTM_HUB_STATE="$(HUB_STATE)" LSTM_COURSE_INSTRUCTORS_GROUP="$(INSTRUCTORS_GROUP)" \
+	  LSTM_COURSE_LEARNERS_GROUP="$(LEARNERS_GROUP)"; \
+	$(BIN)/python hub/prepare.py && \
+	exec $(BIN)/jupyterhub -f hub/jupyterhub_config.py
