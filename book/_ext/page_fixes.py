@@ -13,6 +13,9 @@
    only on pages that load MathJax, and the search page does not. We load the book's own
    MathJax (the offline copy of ``offline_mathjax``) on the search page and typeset the
    results as they appear (``search_math.js``).
+
+And ``page_fixes.css``: long inline code may wrap, and a display equation wider than the
+column scrolls in its own box, so that no page scrolls sideways on a phone.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def _static_path(app: Sphinx, config) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _static_path, priority=900)
+    app.add_css_file("page_fixes.css")
     app.connect("html-page-context", _math_on_search_page, priority=400)
     app.connect("html-page-context", _drop_repeated_inline_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
