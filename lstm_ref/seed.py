@@ -62,10 +62,10 @@ def lstm_cell(
     .. math::
 
         f &= \sigma(W_f [h_{t-1}; x_t] + b_f), \quad
-        i = \sigma(W_i [h_{t-1}; x_t] + b_i), \quad
-        g = \tanh(W_c [h_{t-1}; x_t] + b_c) \\
-        c_t &= f \odot c_{t-1} + i \odot g, \quad
-        o = \sigma(W_o [h_{t-1}; x_t] + b_o), \quad h_t = o \odot \tanh(c_t)
+        i = \sigma(W_i [h_{t-1}; x_t] + b_i) \\
+        g &= \tanh(W_c [h_{t-1}; x_t] + b_c), \quad
+        o = \sigma(W_o [h_{t-1}; x_t] + b_o) \\
+        c_t &= f \odot c_{t-1} + i \odot g, \quad h_t = o \odot \tanh(c_t)
 
     Parameters
     ----------

@@ -1,11 +1,16 @@
 """The built book, opened in a real browser (headless Chromium, served from 127.0.0.1).
 
 For every page in ``_toc.yml``: it is built, it loads with no request to any other host,
-its math is typeset by the MathJax copy served from the book, and it logs no console
-error beyond the two stock ones. For every chapter (``chNN_*``): at least one figure from
-its own output is shown, the ``.ipynb`` download is offered and served, and a full-page
-screenshot lands in ``_build/screenshots/<chapter>.png``. The search page finds the LSTM
-chapter for "forget gate".
+its math is typeset by the MathJax copy served from the book, and it logs no console error
+and raises no uncaught exception (only the browser's own favicon probe is tolerated). At a
+1280-pixel and at a 390-pixel wide window: the page does not scroll sideways, a display
+equation is either shown whole or (on the phone only) scrolls inside its own box, and at
+1280 pixels a figure from the chapter's output is not shrunk below 70 % of its width (its
+ticks and legends stay readable). Each page offers exactly one visible search control. For
+every chapter (``chNN_*``): at least one figure from its own output is shown, the
+``.ipynb`` download is offered and served, and a full-page screenshot lands in
+``_build/screenshots/<chapter>.png``. The search page finds the LSTM chapter for "forget
+gate" and shows its snippets' formulas typeset, not as raw LaTeX.
 
 The book is ``_build/html`` (``make test`` builds it first), or ``$BOOK_HTML_DIR``; the
 TOC is ``_toc.yml`` or ``$BOOK_TOC``. The tests skip only when the book has not been built
@@ -24,9 +29,9 @@ import pytest
 import yaml
 
 try:  # tests/ may or may not be a package
-    from tests.browser_support import ROOT, browser, is_harmless, serve_directory  # noqa: F401
+    from tests.browser_support import ROOT, browser, serve_directory  # noqa: F401
 except ImportError:
-    from browser_support import ROOT, browser, is_harmless, serve_directory  # noqa: F401
+    from browser_support import ROOT, browser, serve_directory  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +42,17 @@ LSTM_CHAPTER = "ch02_lstm_cell"
 CHAPTER = re.compile(r"^ch\d+_")
 # LaTeX left as text means MathJax did not run (or did not see it).
 RAW_MATH = re.compile(r"\\\(|\\\[|\$\$|\\begin\{")
+# The two window widths every page is checked at: a laptop and a phone.
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+# At 1280 pixels a figure of the chapter's output keeps at least this share of its width.
+MIN_FIGURE_SCALE = 0.7
+
+
+def is_tolerated(text: str, url: str = "") -> bool:
+    """Only Chromium's own favicon probe: it asks for /favicon.ico once per origin and logs
+    the 404 as a console error; the book declares no favicon. Every other console error or
+    uncaught exception on a page fails the test."""
+    return url.endswith("/favicon.ico")
 
 
 def toc_pages(toc: Path = TOC) -> list[str]:
@@ -87,6 +103,7 @@ class Visit:
     download_href: str | None = None
     download_url: str | None = None
     screenshot: Path | None = None
+    layout: dict = field(default_factory=dict)
 
 
 # Runs in the page once it has loaded: wait for MathJax's first typeset (if the page loads
@@ -133,13 +150,55 @@ async () => {
 """
 
 
+# Runs after _INSPECT: how the page fits the window (sideways scrolling, display equations,
+# output figures, visible search controls).
+_LAYOUT = """
+() => {
+  const vw = window.innerWidth;
+  const shown = (e) => {
+    const r = e.getBoundingClientRect(), cs = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && cs.display !== 'none'
+        && !e.closest('dialog:not([open])');
+  };
+  const scrollsSideways = (e) => {
+    for (let a = e; a && a !== document.body; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if ((o === 'auto' || o === 'scroll') && a.scrollWidth > a.clientWidth) return true;
+    }
+    return false;
+  };
+  const equations = [...document.querySelectorAll('mjx-container[display="true"]')].map(m => {
+    const inner = m.querySelector('mjx-math') || m;
+    const need = inner.getBoundingClientRect().width;
+    const box = m.closest('.math') || m.parentElement;
+    const have = Math.min(box.clientWidth, m.clientWidth || box.clientWidth);
+    return {need, have, fits: need <= have + 1, scrolls: scrollsSideways(m),
+            text: (m.querySelector('mjx-assistive-mml') || m).textContent.slice(0, 60)};
+  });
+  const figures = [...document.querySelectorAll('.cell_output img, .output img')]
+    .filter(i => i.naturalWidth > 0).map(i => {
+      const r = i.getBoundingClientRect();
+      return {src: i.currentSrc || i.src, natural: i.naturalWidth, shown: r.width, right: r.right};
+    });
+  const search = [...document.querySelectorAll(
+      '.search-button-field, .search-button, form.bd-search input[type=search], #searchbox input')]
+    .filter(shown).map(e => e.className || e.tagName);
+  return {vw, pageWidth: document.documentElement.scrollWidth, equations, figures, search};
+}
+"""
+
+
 class Book:
     """The served book and a cache of page visits (each page is loaded once per run)."""
 
     def __init__(self, browser, base_url: str):
         self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.set_default_timeout(45_000)
+        self.contexts = {}
+        for name, (width, height) in WIDTHS.items():
+            ctx = browser.new_context(viewport={"width": width, "height": height})
+            ctx.set_default_timeout(45_000)
+            self.contexts[name] = ctx
+        self.context = self.contexts["desktop"]
         self.visits: dict[str, Visit] = {}
 
     def require_html(self, page: str) -> Path:
@@ -152,24 +211,24 @@ class Book:
             )
         return path
 
-    def visit(self, page: str, query: str = "", screenshot: Path | None = None) -> Visit:
-        key = page + query
+    def visit(self, page: str, query: str = "", screenshot: Path | None = None,
+              width: str = "desktop") -> Visit:
+        key = f"{page}{query}@{width}"
         if key in self.visits:
             return self.visits[key]
         self.require_html(page)
         v = Visit(url=f"{self.base_url}{page}.html{query}")
-        tab = self.context.new_page()
+        tab = self.contexts[width].new_page()
         try:
             tab.on("request", lambda r: v.requests.append(r.url))
 
             def on_console(msg):
                 url = (msg.location or {}).get("url", "")
-                if msg.type == "error" and not is_harmless(msg.text, url):
+                if msg.type == "error" and not is_tolerated(msg.text, url):
                     v.console_errors.append(f"console.error: {msg.text} ({url})")
 
             def on_pageerror(err):
-                if not is_harmless(str(err)):
-                    v.console_errors.append(f"uncaught: {err}")
+                v.console_errors.append(f"uncaught: {err}")
 
             def on_response(resp):
                 if resp.status >= 400:
@@ -191,6 +250,7 @@ class Book:
             v.images = info["images"]
             v.download_href = info["downloadHref"]
             v.download_url = info["downloadUrl"]
+            v.layout = tab.evaluate(_LAYOUT)
             if screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 tab.screenshot(path=str(screenshot), full_page=True)
@@ -201,7 +261,8 @@ class Book:
         return v
 
     def close(self):
-        self.context.close()
+        for ctx in self.contexts.values():
+            ctx.close()
 
 
 @pytest.fixture(scope="module")
@@ -219,13 +280,21 @@ def book(browser):  # noqa: F811 (the fixture imported from browser_support)
             b.close()
 
 
-def _visit(book: Book, page: str) -> Visit:
-    shot = SHOTS / f"{Path(page).name}.png" if page in CHAPTERS else None
-    return book.visit(page, screenshot=shot)
+def _visit(book: Book, page: str, width: str = "desktop") -> Visit:
+    suffix = "" if width == "desktop" else f"-{width}"
+    shot = SHOTS / f"{Path(page).name}{suffix}.png" if page in CHAPTERS else None
+    return book.visit(page, screenshot=shot, width=width)
 
 
-def test_toc_lists_the_chapters():
-    assert CHAPTERS, f"no chapter (chNN_*) found in {TOC}"
+def test_toc_lists_every_chapter_notebook():
+    """The TOC and book/ agree: every chapter notebook is listed, every listed chapter exists."""
+    on_disk = {f"book/{p.stem}" for p in (ROOT / "book").glob("ch[0-9]*_*.ipynb")}
+    listed = set(CHAPTERS)
+    assert on_disk, f"no chapter notebook (book/chNN_*.ipynb) under {ROOT / 'book'}"
+    assert listed == on_disk, (
+        f"{TOC.name} and book/ disagree: not in the TOC {sorted(on_disk - listed)}, "
+        f"listed but missing {sorted(listed - on_disk)}"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_id)
@@ -237,14 +306,55 @@ def test_page_loads_offline(book, page):
     assert not outside, f"{page} requested other hosts:\n  " + "\n  ".join(outside)
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("page", PAGES, ids=_id)
-def test_page_has_no_console_errors(book, page):
-    """No console error, uncaught exception or failed/4xx resource beyond the stock ones."""
-    v = _visit(book, page)
+def test_page_has_no_console_errors(book, page, width):
+    """No console error, no uncaught exception, no failed or 4xx resource (favicon aside)."""
+    v = _visit(book, page, width)
     problems = v.console_errors + [
         r for r in v.bad_responses if not r.endswith("/favicon.ico")
     ]
-    assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+    assert not problems, f"{page} at {width} width:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_page_fits_the_window(book, page, width):
+    """No sideways scrolling of the page; display equations whole (at 1280 px) or scrolling
+    in their own box (at 390 px); output figures not shrunk below MIN_FIGURE_SCALE at 1280 px
+    and not wider than the window at 390 px; exactly one visible search control."""
+    v = _visit(book, page, width)
+    lay = v.layout
+    vw = lay["vw"]
+    assert lay["pageWidth"] <= vw + 1, (
+        f"{page} at {vw} px scrolls sideways: the page is {lay['pageWidth']} px wide"
+    )
+    for eq in lay["equations"]:
+        if width == "desktop":
+            assert eq["fits"], (
+                f"{page} at {vw} px: a display equation needs {eq['need']:.0f} px and has "
+                f"{eq['have']:.0f} px, so it is cut: {eq['text']!r}"
+            )
+        else:
+            assert eq["fits"] or eq["scrolls"], (
+                f"{page} at {vw} px: a display equation needs {eq['need']:.0f} px, has "
+                f"{eq['have']:.0f} px and cannot be scrolled: {eq['text']!r}"
+            )
+    for fig in lay["figures"]:
+        if width == "desktop":
+            scale = fig["shown"] / fig["natural"]
+            assert scale >= MIN_FIGURE_SCALE, (
+                f"{page} at {vw} px shows a {fig['natural']} px wide figure at "
+                f"{fig['shown']:.0f} px ({scale:.0%}); its labels become hard to read. Give it "
+                f"fewer panels per row or the `full-width` cell tag: {fig['src'][:80]}"
+            )
+        else:
+            assert fig["right"] <= vw + 1, (
+                f"{page} at {vw} px: a figure reaches {fig['right']:.0f} px, past the window"
+            )
+    assert len(lay["search"]) == 1, (
+        f"{page} at {vw} px shows {len(lay['search'])} search controls: {lay['search']}"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_id)
@@ -319,8 +429,19 @@ def test_search_finds_the_lstm_chapter(book):
         hrefs = tab.locator("#search-results ul.search li > a").evaluate_all(
             "as => as.map(a => a.getAttribute('href'))"
         )
+        # The snippets' formulas are typeset (search_math.js), not shown as raw LaTeX.
+        tab.wait_for_function(
+            "() => !(document.querySelector('#search-results') || {}).textContent"
+            "      ?.match(/\\\\\\(|\\\\\\[/)",
+            timeout=30_000,
+        )
+        snippets = tab.locator("#search-results").inner_text()
+        typeset = tab.locator("#search-results mjx-container").count()
     finally:
         tab.close()
     assert any(LSTM_CHAPTER in (h or "") for h in hrefs), (
         f"searching 'forget gate' did not list {LSTM_CHAPTER}: {summary!r}, results {hrefs}"
     )
+    raw = sorted({m.group(0) for m in RAW_MATH.finditer(snippets)})
+    assert not raw, f"search results show raw LaTeX {raw}:\n{snippets[:500]}"
+    assert typeset > 0, "the search results for 'forget gate' hold no typeset formula"
