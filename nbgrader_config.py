@@ -21,7 +21,7 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 import os  # noqa: E402
 import sys  # noqa: E402
 
-_here = os.path.dirname(os.path.abspath(__file__))  # noqa: F821 (set by traitlets)
+_here = os.path.dirname(os.path.abspath(__file__))
 if _here not in sys.path:
     sys.path.insert(0, _here)  # nbgrader's own scripts do not put the course on sys.path
 

@@ -44,11 +44,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import lstm_ref  # noqa: E402
+import lstm_ref
 
 #: (N, T, D, H): a typical text-model layer, and a long univariate series.
 CONFIGS = [(64, 100, 32, 128), (32, 500, 1, 64)]

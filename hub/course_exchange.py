@@ -174,7 +174,7 @@ class CheckedCollect(_ReachableRoot, ExchangeCollect):
             username = parts[0]
             try:
                 timestamp = parse_utc(parts[2])
-            except Exception:  # noqa: BLE001 - any unparsable time: not a submission
+            except Exception:
                 self.rejected.append((name, "unreadable time stamp"))
                 continue
             st = os.lstat(path)

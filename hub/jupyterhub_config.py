@@ -31,7 +31,7 @@ import sys
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
-HERE = os.path.dirname(os.path.abspath(__file__))  # noqa: F821 (set by traitlets)
+HERE = os.path.dirname(os.path.abspath(__file__))
 COURSE = os.path.abspath(os.environ.get("LSTM_COURSE_DIR", os.path.dirname(HERE)))
 PYTHON = os.environ.get("LSTM_COURSE_PYTHON", sys.executable)
 INSTRUCTORS = os.environ.get("LSTM_COURSE_INSTRUCTORS_GROUP", "lstm-instructors")

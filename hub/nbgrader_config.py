@@ -16,7 +16,7 @@ import sys
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
-_here = os.path.dirname(os.path.abspath(__file__))  # noqa: F821 (set by traitlets)
+_here = os.path.dirname(os.path.abspath(__file__))
 if _here not in sys.path:
     sys.path.insert(0, _here)  # so that nbgrader can import course_exchange below
 

@@ -92,7 +92,7 @@ def browser():
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class' name)
+    def log_message(self, format, *args):
         pass
 
 

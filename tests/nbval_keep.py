@@ -84,7 +84,8 @@ class Keeper:
         from jupyter_cache.base import CacheBundleIn
 
         cache = get_cache(self.cache)
-        kept = sorted((self.out / self.only).rglob("*.ipynb")) if (self.out / self.only).is_dir() else []
+        folder = self.out / self.only
+        kept = sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []
         for path in kept:
             nb = nbformat.read(str(path), as_version=4)
             seconds = nb.metadata.pop("nbval_keep", {}).get("execution_seconds")

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 try:  # tests/ may or may not be a package
-    from tests.browser_support import ROOT, browser, serve_directory  # noqa: F401
+    from tests.browser_support import ROOT, browser, serve_directory
 except ImportError:
     from browser_support import ROOT, browser, serve_directory  # noqa: F401
 
@@ -266,7 +266,7 @@ class Book:
 
 
 @pytest.fixture(scope="module")
-def book(browser):  # noqa: F811 (the fixture imported from browser_support)
+def book(browser):
     if not HTML_DIR.is_dir():
         pytest.skip(
             f"the book has not been built ({HTML_DIR} does not exist): run `make book` "

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 try:  # tests/ may or may not be a package
-    from tests.browser_support import ROOT, browser, screenshot_dir  # noqa: F401
+    from tests.browser_support import ROOT, browser, screenshot_dir
 except ImportError:
     from browser_support import ROOT, browser, screenshot_dir  # noqa: F401
 
@@ -320,7 +320,7 @@ def run_and_validate(browser, lab: Lab, shot: Path) -> tuple[str, str, dict, lis
         lab.delete_sessions()
 
 
-def test_validate_button_fails_then_passes(browser, lab):  # noqa: F811
+def test_validate_button_fails_then_passes(browser, lab):
     t0 = time.monotonic()
     shots = screenshot_dir()
     exercise = lab.course / NOTEBOOK
@@ -362,7 +362,7 @@ def test_validate_button_fails_then_passes(browser, lab):  # noqa: F811
     print(f"JupyterLab validate round trip: {elapsed:.1f} s")
 
 
-def test_learner_lab_offers_only_the_learners_tools(browser, lab):  # noqa: F811
+def test_learner_lab_offers_only_the_learners_tools(browser, lab):
     """`make lab`'s settings: the files are the exercises (no solutions, no gradebook), and
     nbgrader's instructor panels and exchange panels are off; Validate stays."""
     import json

@@ -42,7 +42,7 @@ from pathlib import Path
 import pytest
 
 try:  # tests/ may or may not be a package
-    from tests.browser_support import ROOT, browser, screenshot_dir  # noqa: F401
+    from tests.browser_support import ROOT, browser, screenshot_dir
     from tests.hub_support import ASSIGNMENT, COURSE_ID, MAKE_OLD, Klass
 except ImportError:
     from browser_support import ROOT, browser, screenshot_dir  # noqa: F401
@@ -163,7 +163,7 @@ def _open_assignments(page):
         try:
             palette.wait_for(state="visible", timeout=3_000)
             break
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+        except Exception:
             continue
     palette.fill("Assignment List")
     page.locator(".lm-CommandPalette-item", has_text="Assignment List").first.click()
@@ -291,7 +291,7 @@ print(json.dumps(out))
 
 @pytest.mark.hub
 @pytest.mark.browser
-def test_class_on_jupyterhub(browser, klass):  # noqa: F811
+def test_class_on_jupyterhub(browser, klass):
     k = klass
     t0 = time.monotonic()
     solutions, points, tests = _parts()

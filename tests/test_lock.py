@@ -150,11 +150,10 @@ def test_lstm_ref_installs_on_its_own(tmp_path: Path) -> None:
     """`pip install .` in a clean venv brings only NumPy and SciPy, and the package works
     without anything else of the course (no course_grader inside the wheel)."""
     import ast
+    import shutil
     import subprocess
     import venv
     import zipfile
-
-    import shutil
 
     # Build from a copy: building in the repository would write build/ and *.egg-info there.
     src = tmp_path / "src"
