@@ -161,6 +161,9 @@ class SandboxedExecute(Execute):
         except DeadKernelError:
             why = (f"the kernel died in cell {index} (it exited, was killed, or ran out "
                    "of its time or memory)")
+            account = getattr(self.km, "account", None)
+            if account is not None and account.stopped:
+                why = f"the kernel was {account.stopped} (cell {index})"
         except CellTimeoutError:
             why = (f"cell {index} ran longer than {self.timeout} s and ignored the "
                    "interrupt, so its kernel was stopped")
