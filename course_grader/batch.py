@@ -288,17 +288,6 @@ def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -
     finally:
         for _plan, proc, _started in running.values():
             _kill(proc)
-        _stop_forkserver()
-
-
-def _stop_forkserver() -> None:
-    """Stop multiprocessing's fork server now rather than whenever it notices we left."""
-    try:
-        from multiprocessing import forkserver
-
-        forkserver._forkserver._stop()
-    except Exception:  # noqa: BLE001 - private API; it stops by itself anyway
-        pass
 
 
 def results_as_dicts(rows: list[StudentResult]) -> list[dict]:

@@ -26,14 +26,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
-
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Instance, Unicode
 
 #: The working folder of the sandboxed process (a tmpfs).
 HOME = "/home/student"
@@ -320,9 +315,14 @@ class SandboxAccount:
             except OSError:
                 os.close(fd)
                 continue
-            self._lock, self.uid = fd, self.UID_BASE + k
+            self.uid = self.UID_BASE + k
             self.kill_all()  # anything an earlier sandbox of this user left
+            if self.count():  # left as zombies nobody reaps: they would count; skip it
+                os.close(fd)
+                continue
+            self._lock = fd
             return self
+        self.uid = None
         raise SandboxUnavailable("no free sandbox user id (more than 1000 sandboxes?)")
 
     def __exit__(self, *exc) -> None:
@@ -362,116 +362,27 @@ class SandboxAccount:
                             sys.executable, "-S", "-c",
                             "import os, signal; os.kill(-1, signal.SIGKILL)"],
                            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.05)  # SIGKILLed processes take a moment to go
 
     def watch(self, on_stop=None) -> None:
         """Start the fork-bomb watchdog (a daemon thread) for the sandbox just started."""
         if self.uid is None:
             return
-        started = time.monotonic()
-
         def run():
-            most = 0
+            most, many_since = 0, None
             while not self._stop.wait(0.2):
                 n = self.count()
                 most = max(most, n)
+                if n > 8 and many_since is None:
+                    many_since = time.monotonic()
                 if n > self.limits.processes:
                     self.stopped = (
-                        f"stopped after {time.monotonic() - started:.1f} s: it started more "
-                        f"than {self.limits.processes} processes (at least {most}; a fork "
-                        "bomb?), so every process of the sandbox was killed")
+                        f"stopped: it started more than {self.limits.processes} processes "
+                        f"(at least {most}, {time.monotonic() - many_since:.1f} s after it "
+                        "had 8; a fork bomb?), so every process of its sandbox was killed")
                     self.kill_all()
                     if on_stop is not None:
                         on_stop()
                     return
 
         threading.Thread(target=run, daemon=True).start()
-
-
-def _kill_process(proc) -> None:
-    """SIGKILL a Popen and its process group (the kernel's timeout and bwrap)."""
-    if proc is None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        proc.kill()
-    except OSError:
-        pass
-
-
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel always runs inside the sandbox.
-
-    Whatever kernel the notebook names, the kernel is this Python's ipykernel, started
-    through :func:`sandbox_argv`, talking over ``ipc`` sockets in a private folder.
-    """
-
-    sandbox_files = Dict(help="relative path in the working folder -> host source path")
-    limits = Instance(Limits, allow_none=True)
-    rundir = Unicode("")
-
-    def __init__(self, **kwargs):
-        kwargs.pop("kernel_name", None)
-        super().__init__(**kwargs)
-        if self.limits is None:
-            self.limits = Limits()
-        self.rundir = tempfile.mkdtemp(prefix="lstm-grader-k")
-        os.chmod(self.rundir, 0o700)
-        self.transport = "ipc"
-        self.ip = os.path.join(self.rundir, "k")
-        self.connection_file = os.path.join(self.rundir, "kernel.json")
-        self.cache_ports = False
-        self._kernel_spec = KernelSpec(
-            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name="Python 3 (grading sandbox)", language="python",
-            interrupt_mode="message", env={}, metadata={})
-
-    @property
-    def kernel_spec(self):
-        return self._kernel_spec
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        self.account = SandboxAccount(self.limits).__enter__()
-        files = copy_files(self.sandbox_files, os.path.join(self.rundir, "files"))
-        self.account.own(self.rundir)  # the kernel's sockets and connection file
-        return sandbox_argv(cmd, limits=self.limits, files=files, rw_dir=self.rundir,
-                            uid=self.account.uid)
-
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        check_sandbox()
-        kw["preexec_fn"] = die_with_parent
-        # bwrap --clearenv builds the kernel's environment; the launcher's needs only PATH
-        kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        # what the kernel writes to its own stdout/stderr (not to the notebook) is dropped:
-        # a student must not be able to flood the grader's terminal or log
-        kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-        self._watch = threading.Event()
-        threading.Thread(target=self._watch_rundir, args=(self._watch,), daemon=True).start()
-        self.account.watch()
-
-    def _watch_rundir(self, stop: threading.Event, limit: int = 16 * 2**20) -> None:
-        """Kill the kernel if it fills its socket folder (the one host folder it can write)."""
-        while not stop.wait(0.5):
-            try:
-                used = sum(e.stat(follow_symlinks=False).st_size
-                           for e in os.scandir(self.rundir))
-            except OSError:
-                return
-            if used > limit:
-                _kill_process(getattr(self.provisioner, "process", None))
-                return
-
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        if getattr(self, "_watch", None) is not None:
-            self._watch.set()
-        await super()._async_cleanup_resources(restart=restart)
-        if getattr(self, "account", None) is not None:
-            self.account.__exit__(None, None, None)
-        if not restart and self.rundir:
-            shutil.rmtree(self.rundir, ignore_errors=True)
-
-    cleanup_resources = _async_cleanup_resources
