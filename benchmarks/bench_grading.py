@@ -145,7 +145,7 @@ def main() -> int:
         idle = t_start + 100 * (cpu / n) / cores
         print(f"CPU time used: {cpu:.1f} s, {cpu / n:.2f} CPU-s per submission; projected "
               f"for 100 on {cores} idle cores: {idle / 60:.1f} min "
-              f"(goal: 10 min)")
+              f"(goal: 8 min)")
     return 0
 
 
