@@ -33,6 +33,7 @@ from traitlets import Integer
 from .config import Settings, grading_config
 from .execute import RISKY_FILES as _RISKY
 from .execute import shadows_module, submission_files
+from .parts import earlier_parts
 from .preprocessors import _norm, fingerprints
 from .recheck import recheck
 from .sandbox import Limits
@@ -400,6 +401,11 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
             ("RecheckFailed", "NotTrusted")) else why
     lost = [g for g in grade_ids if res.parts.get(g, 0.0) < part_max.get(g, 0.0)]
     res.part_reasons = {g: msgs.get(g, "no points (no error was recorded)") for g in lost}
+    for g, used in earlier_parts(assignment).items():  # one bug, pointed at once
+        at_fault = [f for f, owner in used if owner in lost and owner != g]
+        if g in res.part_reasons and at_fault:
+            res.part_reasons[g] += (f" (it calls {', '.join(at_fault)}, which lost its points "
+                                    "too: fix that first)")
     if v.get("status") != "graded":  # a grader error: every part 0, the reason says why
         res.status = "failed"
         res.reason = v.get("reason") or "the grader's checks did not run"

@@ -311,6 +311,13 @@ def test_solution_gets_full_marks_and_release_zero(runs, assignment):
     assert float(rows[ex]["score"]) == 0.0
 
 
+def test_a_later_part_points_back_at_the_earlier_part_at_fault(runs):
+    state = _state(runs["hostile"], hc.A, "honest_swapped_gates")
+    assert "it calls" not in state.part_reasons["lstm_gates_tests"]
+    assert "it calls lstm_gates, which lost its points too" in \
+        state.part_reasons["lstm_step_tests"]
+
+
 def test_a_grader_fault_fails_closed(runs):
     row = _rows(runs["hostile"], hc.A)[hc.FAULT]
     assert row["status"] == "failed"
