@@ -25,14 +25,24 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if _here not in sys.path:
     sys.path.insert(0, _here)  # nbgrader's own scripts do not put the course on sys.path
 
-from course_grader.config import AUTOGRADE, FEEDBACK, SANITIZE  # noqa: E402
+from course_grader.config import (  # noqa: E402
+    AUTOGRADE,
+    FEEDBACK,
+    FEEDBACK_EXPORTER,
+    SANITIZE,
+)
 
 c.Autograde.sanitize_preprocessors = list(SANITIZE)
+# includes the tampering scan and the out-of-kernel re-check (VerifyGrades), which fail
+# closed: a grader error scores the submission 0 and marks it for manual grading
 c.Autograde.autograde_preprocessors = list(AUTOGRADE)
 c.GenerateFeedback.preprocessors = list(FEEDBACK)
+c.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER  # MathJax inline, long lines wrapped
 c.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back and run
 c.Execute.timeout = 120                    # seconds per cell (also the learner's Validate)
 c.SandboxedExecute.kernel_seconds = 300    # seconds per notebook, then its kernel is killed
+c.VerifyGrades.recheck_seconds = 90        # seconds for the out-of-kernel re-check
+c.VerifyGrades.cell_seconds = 120          # seconds per cell in the re-check
 c.HTMLExporter.sanitize_html = True        # no learner-written script in feedback pages
-# after autograding a student: the tampering scan and the out-of-kernel re-check
-c.Autograde.post_convert_hook = "course_grader.worker.post_autograde_hook"
+# `nbgrader export` writes here (grades/ is git-ignored), not at the repository root
+c.ExportApp.plugin_class = "course_grader.report.GradesExport"

@@ -6,7 +6,17 @@ import argparse
 import os
 import sys
 
-from .config import Settings
+try:  # the course's virtual environment, not the system Python
+    import nbgrader  # noqa: F401
+    import traitlets  # noqa: F401
+except ImportError as _err:  # pragma: no cover - exercised by a subprocess test
+    _venv = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         ".venv", "bin", "python")
+    sys.exit(f"ERROR: {_err.name} is not installed in {sys.executable}: run the grader with "
+             f"the course's environment, {os.path.relpath(_venv)} -m course_grader ... "
+             "(`make` builds .venv), or use `make grade ASSIGNMENT=<name>`.")
+
+from .config import Settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ written from them and from the gradebook, for every folder in ``submitted/``.
 
 from __future__ import annotations
 
+import difflib
 import fcntl
 import json
 import multiprocessing as mp
@@ -97,12 +98,21 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
                       if os.path.isdir(os.path.join(submitted, d)) and not d.startswith("."))
     grades_dir = os.path.join(root, "grades")
     plans = []
+    known = known_assignments(cd)
     for a in dict.fromkeys(assignments):
-        source = os.path.join(cd.format_path(cd.source_directory, ".", a), f"{a}.ipynb")
-        if not os.path.isfile(source):
-            raise GradingError(f"no source notebook {os.path.relpath(source, root)}")
+        if a not in known:
+            raise GradingError(unknown_assignment(a, known, cd.source_directory))
         plans.append(_Plan(a, students, [s for s in students if only is None or s in only],
                            os.path.join(grades_dir, ".state", a)))
+    if only is not None and (unknown := sorted(set(only) - set(students))):
+        raise GradingError(f"--only names no folder in {submitted}/: {', '.join(unknown)}")
+    for plan in plans:  # nothing to grade: say so and keep every earlier result
+        if not any(os.path.lexists(os.path.join(submitted, s, plan.assignment))
+                   for s in plan.todo):
+            raise GradingError(
+                f"nothing to grade: no {os.path.join(submitted, '<student_id>', plan.assignment)}"
+                f"/ folder. Put each notebook at submitted/<student_id>/{plan.assignment}/"
+                f"{plan.assignment}.ipynb (earlier results in grades/ are left as they were)")
     os.makedirs(grades_dir, exist_ok=True)
     lock = open(os.path.join(grades_dir, ".lock"), "w")  # noqa: SIM115 - held for the run
     try:
@@ -151,9 +161,6 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
                     jobs.append((plan, s))
         names = ", ".join(p.assignment for p in plans)
         echo(f"Grading {names}: {len(jobs)} submission(s), {workers} at a time, sandboxed")
-        if not jobs and not any(p.results for p in plans):
-            echo(f"WARNING: no student folder in {os.path.join(root, cd.submitted_directory)}/; "
-                 f"put each notebook at submitted/<student_id>/<assignment>/<assignment>.ipynb")
         _run_workers(root, jobs, os.path.join(tmp, "submitted"), settings, workers, echo, cfg,
                      several=len(plans) > 1)
         os.makedirs(grades_dir, exist_ok=True)
@@ -165,6 +172,21 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         lock.close()
+
+
+def known_assignments(cd: CourseDirectory) -> list[str]:
+    """Names of the assignments: folders of the source directory holding <name>.ipynb."""
+    src = cd.format_path(cd.source_directory, ".", ".")
+    return sorted(a for a in (os.listdir(src) if os.path.isdir(src) else [])
+                  if os.path.isfile(os.path.join(src, a, f"{a}.ipynb")))
+
+
+def unknown_assignment(name: str, known: list[str], source_dir: str) -> str:
+    """The error for an assignment name that is not one: the valid names, a best guess."""
+    guess = difflib.get_close_matches(os.path.splitext(os.path.basename(name))[0], known, 1)
+    hint = f" Did you mean {guess[0]}?" if guess else ""
+    return (f"no assignment {name!r} (no {source_dir}/{name}/{name}.ipynb).{hint} "
+            f"The assignments are: {', '.join(known) or '(none)'}")
 
 
 def _write_reports(root, cd, plan: _Plan, grades_dir: str, seconds: float, echo):
@@ -266,17 +288,6 @@ def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -
     finally:
         for _plan, proc, _started in running.values():
             _kill(proc)
-        _stop_forkserver()
-
-
-def _stop_forkserver() -> None:
-    """Stop multiprocessing's fork server now rather than whenever it notices we left."""
-    try:
-        from multiprocessing import forkserver
-
-        forkserver._forkserver._stop()
-    except Exception:  # noqa: BLE001 - private API; it stops by itself anyway
-        pass
 
 
 def results_as_dicts(rows: list[StudentResult]) -> list[dict]:

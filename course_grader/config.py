@@ -28,7 +28,9 @@ AUTOGRADE = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "course_grader.outputs.LimitOutputBytes",
+    "course_grader.worker.VerifyGrades",
     "nbgrader.preprocessors.SaveAutoGrades",
+    "course_grader.worker.FlagManualGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -37,6 +39,8 @@ FEEDBACK = [
     "course_grader.preprocessors.SanitizeFeedback",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+FEEDBACK_EXPORTER = "course_grader.preprocessors.FeedbackExporter"
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,10 @@ def grading_config(root: str, settings: Settings, *, submitted: str | None = Non
     cfg.Autograde.autograde_preprocessors = [_class(p) for p in AUTOGRADE]
     cfg.GenerateFeedback.preprocessors = [_class(p) for p in FEEDBACK]
     cfg.OverwriteCells.add_missing_cells = True
-    # the worker runs the re-check itself (course_grader.worker.verify)
     cfg.Autograde.post_convert_hook = None
+    cfg.GenerateFeedback.exporter_class = _class(FEEDBACK_EXPORTER)
+    cfg.VerifyGrades.recheck_seconds = settings.recheck_seconds
+    cfg.VerifyGrades.cell_seconds = settings.cell_timeout
     cfg.Execute.timeout = settings.cell_timeout
     cfg.Execute.interrupt_on_timeout = True
     cfg.SandboxedExecute.timeout = settings.cell_timeout

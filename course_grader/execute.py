@@ -2,11 +2,11 @@
 
 Differences from nbgrader 0.9.6's ``Execute``:
 
-- the kernel is :class:`~course_grader.sandbox.SandboxKernelManager`'s (whatever the
-  notebook names), with a hard wall-clock limit on the whole kernel;
+- the kernel is started from a kernelspec of the grader's (whatever the notebook
+  names) whose argv runs it in the sandbox, with a hard wall-clock limit on the whole
+  kernel;
 - the kernel sees read-only copies of the submission's regular non-notebook files only
   (no notebook, no symlink, nothing nbgrader copied through a symlink);
-- outputs are limited in bytes while they arrive (:mod:`course_grader.outputs`);
 - when the kernel dies (``os._exit``, killed, out of time) or stops answering (a loop
   that ignores interrupts), the notebook is not abandoned: the cells that ran keep their
   results, and every later code cell gets an error output saying why it did not run, so
@@ -18,21 +18,29 @@ Differences from nbgrader 0.9.6's ``Execute``:
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import shutil
+import signal
 import stat
 import sys
+import tempfile
+import threading
 import time
 
-from jupyter_core.utils import run_sync
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from .outputs import CellBudget, shrink_output
-from .sandbox import Limits, SandboxKernelManager
+from .sandbox import Limits, SandboxAccount, check_sandbox, copy_files, sandbox_argv
+
+#: Name of the kernelspec each sandboxed kernel is started from.
+KERNEL_NAME = "course-grader-sandbox"
 
 #: Files beside the notebook that Python or IPython would pick up by themselves.
 RISKY_FILES = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.py|/)|\.pth$|_config\.(py|json)$")
@@ -110,22 +118,52 @@ def submission_files(workdir: str, submitted_dir: str | None = None) -> dict[str
 
 
 class SandboxedExecute(Execute):
-    """Execute a submission in the bubblewrap sandbox (see the module docstring)."""
+    """Execute a submission in the bubblewrap sandbox (see the module docstring).
+
+    The kernel is started from a kernelspec of its own (a documented jupyter_client
+    extension point) whose argv is ``python -m course_grader.launch ... -- timeout ...
+    prlimit ... bwrap ... python -m ipykernel_launcher -f {connection_file}``, written for
+    this notebook into a folder only the grader reads; whatever kernel the notebook names.
+    """
 
     kernel_seconds = Integer(
         300, help="Wall-clock limit of one notebook's kernel (then it is killed)."
     ).tag(config=True)
     memory_bytes = Integer(6 * 2**30, help="Address-space limit of the kernel.").tag(config=True)
+    rundir_bytes = Integer(16 * 2**20, help="Most bytes the kernel may write into its "
+                           "socket folder (the one host folder it can write)").tag(config=True)
 
     def create_kernel_manager(self):
-        self.km = SandboxKernelManager(
-            config=self.config,
-            limits=Limits(seconds=self.kernel_seconds, memory=self.memory_bytes),
-            sandbox_files=self._files_for_sandbox(),
-        )
+        self.release_sandbox()
+        check_sandbox()
+        limits = Limits(seconds=self.kernel_seconds, memory=self.memory_bytes)
+        self.account = SandboxAccount(limits).__enter__()
+        self.private = tempfile.mkdtemp(prefix="lstm-grader-p")  # 0700: the grader's only
+        self.rundir = tempfile.mkdtemp(prefix="lstm-grader-k")   # the kernel's sockets
+        files = copy_files(self.files_for_sandbox(), os.path.join(self.rundir, "files"))
+        cmd = sandbox_argv([sys.executable, "-m", "ipykernel_launcher", "-f",
+                            "{connection_file}"], limits=limits, files=files,
+                           rw_dir=self.rundir, uid=self.account.uid)
+        spec_dir = os.path.join(self.private, "kernels", KERNEL_NAME)
+        os.makedirs(spec_dir)
+        with open(os.path.join(spec_dir, "kernel.json"), "w", encoding="utf-8") as f:
+            json.dump({"argv": [sys.executable, "-m", "course_grader.launch",
+                                str(self.account.uid if self.account.uid is not None else "-"),
+                                self.rundir, os.path.join(self.private, "pid"), "--", *cmd],
+                       "display_name": "Python 3 (grading sandbox)", "language": "python",
+                       "interrupt_mode": "message", "env": {}, "metadata": {}}, f)
+        self.km = AsyncKernelManager(
+            config=self.config, kernel_name=KERNEL_NAME,
+            kernel_spec_manager=KernelSpecManager(
+                kernel_dirs=[os.path.join(self.private, "kernels")]),
+            transport="ipc", ip=os.path.join(self.rundir, "k"),
+            connection_file=os.path.join(self.rundir, "kernel.json"), cache_ports=False)
+        self.watching = threading.Event()
+        threading.Thread(target=self.watch_rundir, args=(self.watching,), daemon=True).start()
+        self.account.watch()  # fork bombs
         return self.km
 
-    def _files_for_sandbox(self) -> dict[str, str]:
+    def files_for_sandbox(self) -> dict[str, str]:
         resources = self.resources or {}
         workdir = (resources.get("metadata") or {}).get("path") or ""
         nbg = resources.get("nbgrader") or {}
@@ -139,21 +177,58 @@ class SandboxedExecute(Execute):
                 submitted = None
         return submission_files(workdir, submitted)
 
+    def kill_sandbox(self) -> None:
+        """SIGKILL the whole sandbox of the current kernel."""
+        account = getattr(self, "account", None)
+        if account is not None and account.uid is not None:
+            account.kill_all()
+            return
+        try:
+            with open(os.path.join(self.private, "pid")) as f:
+                os.killpg(int(f.read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+    def watch_rundir(self, stop: threading.Event) -> None:
+        """Kill the kernel if it fills its socket folder (the one host folder it can write)."""
+        rundir = self.rundir
+        while not stop.wait(0.5):
+            try:
+                used = sum(e.stat(follow_symlinks=False).st_size for e in os.scandir(rundir))
+            except OSError:
+                return
+            if used > self.rundir_bytes:
+                self.kill_sandbox()
+                return
+
+    def release_sandbox(self) -> None:
+        """Stop the watchers, end the sandbox's user's processes, remove its folders."""
+        if getattr(self, "watching", None) is not None:
+            self.watching.set()
+        if getattr(self, "account", None) is not None:
+            self.account.__exit__(None, None, None)
+        for d in (getattr(self, "rundir", None), getattr(self, "private", None)):
+            if d:
+                shutil.rmtree(d, ignore_errors=True)
+        self.watching = self.account = self.rundir = self.private = None
+
     # ------------------------------------------------------------------ execution
     def preprocess(self, nb, resources=None, km=None):
-        self._stopped: str | None = None
-        self._started = time.monotonic()
-        self._budgets: dict[int, CellBudget] = {}
-        return super().preprocess(nb, resources, km)
+        self.stopped_why: str | None = None
+        self.started_at = time.monotonic()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self.release_sandbox()
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
-        if self._stopped is None and time.monotonic() - self._started > self.kernel_seconds:
-            self._stopped = (f"the notebook ran out of its time ({self.kernel_seconds} s) "
-                             "before this cell")
-        if self._stopped is not None:
-            cell.outputs = [_error("CellNotRun", self._stopped)]
+        if self.stopped_why is None and time.monotonic() - self.started_at > self.kernel_seconds:
+            self.stopped_why = (f"the notebook ran out of its time ({self.kernel_seconds} s) "
+                                "before this cell")
+        if self.stopped_why is not None:
+            cell.outputs = [_error("CellNotRun", self.stopped_why)]
             cell.execution_count = None
             return cell, resources
         try:
@@ -161,41 +236,12 @@ class SandboxedExecute(Execute):
         except DeadKernelError:
             why = (f"the kernel died in cell {index} (it exited, was killed, or ran out "
                    "of its time or memory)")
+            if self.account is not None and self.account.stopped:
+                why = f"the kernel was {self.account.stopped} (cell {index})"
         except CellTimeoutError:
             why = (f"cell {index} ran longer than {self.timeout} s and ignored the "
                    "interrupt, so its kernel was stopped")
-        self._stopped = f"not run: {why}"
+        self.stopped_why = f"not run: {why}"
         cell.outputs = list(cell.get("outputs", [])) + [_error("KernelStopped", why)]
-        self._kill_kernel()
+        self.kill_sandbox()
         return cell, resources
-
-    def _kill_kernel(self) -> None:
-        try:
-            if self.km is not None:
-                run_sync(self.km.shutdown_kernel)(now=True)
-        except Exception as err:  # noqa: BLE001 - it is dead or dying either way
-            self.log.warning("could not stop the kernel cleanly: %s", err)
-
-    # ------------------------------------------------------------------ outputs
-    def output(self, outs, msg, display_id, cell_index):
-        out = super().output(outs, msg, display_id, cell_index)
-        if out is None:
-            return None
-        budget = self._budgets.setdefault(cell_index, CellBudget())
-        if not budget.admit(out):
-            if outs and outs[-1] is out:
-                outs.pop()
-                if display_id:
-                    idx = self._display_id_map.get(display_id, {}).get(cell_index, [])
-                    if idx and idx[-1] == len(outs):
-                        idx.pop()
-            return None
-        return out
-
-    def _update_display_id(self, display_id, msg):
-        super()._update_display_id(display_id, msg)
-        for cell_idx, output_indices in self._display_id_map.get(display_id, {}).items():
-            outputs = self.nb["cells"][cell_idx]["outputs"]
-            for i in output_indices:
-                if i < len(outputs):
-                    shrink_output(outputs[i])

@@ -12,7 +12,7 @@ import json
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 #: Largest text of one output (a stream's text, one MIME type of a result), in bytes.
 TEXT_BYTES = 64_000
@@ -139,6 +139,8 @@ class LimitOutputBytes(Preprocessor):
     notebook or the feedback. Keeps every error output and one stderr stream per cell.
     """
 
+    enabled = Bool(True, help="nbconvert's preprocessors are off unless enabled").tag(
+        config=True)
     cell_bytes = Integer(CELL_BYTES, help="byte budget of one cell's outputs").tag(config=True)
     notebook_bytes = Integer(12_000_000,
                              help="byte budget of all outputs of a notebook").tag(config=True)

@@ -73,6 +73,9 @@ class Part:
         The reference (usually from ``lstm_ref``) called with the same arguments.
     compare : callable (got, want) -> str or None
         None if the result is acceptable, else a reason that reveals no expected value.
+    uses : tuple of str
+        Functions of earlier parts the learner's function is meant to call: when one of
+        them lost its points too, the reason points back to it (one bug, one place).
     """
 
     grade_id: str
@@ -80,6 +83,7 @@ class Part:
     make_inputs: Callable[[np.random.Generator], list[tuple]]
     reference: Callable[..., Any]
     compare: Callable[[Any, Any], str | None] = field(default=compare_arrays)
+    uses: tuple[str, ...] = ()
 
 
 def compare_mapping(got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
@@ -422,11 +426,12 @@ PARTS: dict[str, list[Part]] = {
     ],
     "ch02_lstm_cell": [
         Part("sigmoid_tests", "sigmoid", _sigmoid_inputs, lstm_ref.sigmoid),
-        Part("lstm_cell_tests", "lstm_cell", _lstm_cell_inputs, lstm_ref.lstm_cell),
+        Part("lstm_cell_tests", "lstm_cell", _lstm_cell_inputs, lstm_ref.lstm_cell,
+             uses=("sigmoid",)),
         Part("lstm_gates_tests", "lstm_gates", lambda rng: _step_inputs(rng, 4), lstm_gates,
-             compare_mapping),
+             compare_mapping, uses=("sigmoid",)),
         Part("lstm_step_tests", "lstm_step", lambda rng: _step_inputs(rng, 4, with_c=True),
-             lstm_ref.lstm_step),
+             lstm_ref.lstm_step, uses=("lstm_gates",)),
         Part("count_params_tests", "count_params", _count_inputs(("rnn", "lstm")),
              lstm_ref.count_params),
     ],
@@ -463,3 +468,10 @@ PARTS: dict[str, list[Part]] = {
              lstm_ref.count_params),
     ],
 }
+
+
+def earlier_parts(assignment: str) -> dict[str, list[tuple[str, str]]]:
+    """grade_id -> [(function, its grade_id)] of the earlier parts it is meant to call."""
+    owner = {p.function: p.grade_id for p in PARTS.get(assignment, [])}
+    return {p.grade_id: [(f, owner[f]) for f in p.uses if f in owner]
+            for p in PARTS.get(assignment, []) if p.uses}

@@ -20,10 +20,11 @@ import copy
 import re
 
 import nbformat
+from nbconvert.exporters import HTMLExporter
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer
 
 from .outputs import shrink_output
@@ -69,6 +70,11 @@ class RestoreCellMetadata(NbGraderPreprocessor):
                 canon["task"] = True
             cell.metadata["nbgrader"] = NotebookNode(canon)
             present.add(gid)
+            if sources[gid][1] and cell.get("source") != sources[gid][2] and (
+                    _norm(without_hidden_tests(sources[gid][2])) == _norm(cell.source)):
+                # the released cell (hidden tests removed): put them back quietly, so that
+                # nbgrader's checksum warning is kept for cells a learner really edited
+                cell.source = sources[gid][2]
 
         # put back deleted read-only cells (not graded: nbgrader re-inserts graded ones)
         for pos, gid in enumerate(order):
@@ -105,6 +111,19 @@ def hidden_regions(source: str) -> list[str]:
         elif inside:
             lines.append(line)
     return lines
+
+
+def without_hidden_tests(source: str) -> str:
+    """A cell's source as nbgrader releases it: the hidden test regions taken out."""
+    lines, inside = [], False
+    for line in source.split("\n"):
+        if BEGIN_HIDDEN in line:
+            inside = True
+        elif END_HIDDEN in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _norm(text: str) -> str:
@@ -144,7 +163,6 @@ class SanitizeFeedback(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         prints = fingerprints(nb)
-        clear = ClearHiddenTests(enforce_metadata=False)
 
         def withheld(text: str) -> bool:
             t = _norm(text)
@@ -155,10 +173,10 @@ class SanitizeFeedback(NbGraderPreprocessor):
                 continue
             graded = utils.is_grade(cell)
             if graded or BEGIN_HIDDEN in cell.source:
-                try:
-                    clear._remove_hidden_test_region(cell)
-                except RuntimeError:  # unbalanced markers: show nothing of it
-                    cell.source = "# (test code hidden)"
+                if cell.source.count(BEGIN_HIDDEN) != cell.source.count(END_HIDDEN):
+                    cell.source = "# (test code hidden)"  # unbalanced markers: show nothing
+                else:
+                    cell.source = without_hidden_tests(cell.source)
             errors = [short_error(o, self.message_chars) for o in cell.get("outputs", [])
                       if o.get("output_type") == "error"]
             kept = []
@@ -186,3 +204,41 @@ class SanitizeFeedback(NbGraderPreprocessor):
             cell.execution_count = None
         nb.metadata.pop("widgets", None)
         return nb, resources
+
+
+# ---------------------------------------------------------------- the feedback page
+#: What every feedback page gets: MathJax 3 typesetting $...$ and \(...\), and wrapping.
+_PAGE_HEAD = """<style>
+pre, .output pre, .output_area pre, .highlight pre, .output_text, .jp-OutputArea pre {
+  white-space: pre-wrap !important; overflow-wrap: anywhere; word-break: break-word; }
+</style>
+<script>window.MathJax = {tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]],
+  displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]], processEscapes: true},
+  svg: {fontCache: "global"}};</script>
+<script id="course-mathjax">%s</script>
+"""
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(https?:)?//[^>]*>\s*</script>", re.I)
+_MATHJAX2_CONFIG = re.compile(r"<script type=\"text/x-mathjax-config\">.*?</script>", re.S)
+
+
+def _mathjax_js() -> str:
+    """MathJax 3.2.2's self-contained SVG build (django-static-mathjax, as the book)."""
+    from importlib import resources
+
+    path = resources.files("mathjax") / "static" / "mathjax" / "es5" / "tex-svg.js"
+    return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
+def offline_page(html: str) -> str:
+    """The page without any script from the network, with the course's MathJax inline."""
+    html = _MATHJAX2_CONFIG.sub("", _REMOTE_SCRIPT.sub("", html))
+    head = _PAGE_HEAD % _mathjax_js()
+    return html.replace("</head>", head + "</head>", 1)
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback page, readable offline (``GenerateFeedback.exporter_class``)."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        output, resources = super().from_notebook_node(nb, resources, **kw)
+        return offline_page(output), resources

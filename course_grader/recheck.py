@@ -31,7 +31,7 @@ import numpy as np
 
 from . import _recheck_runner as runner
 from .parts import PARTS, Part
-from .sandbox import Limits, die_with_parent, sandbox_argv
+from .sandbox import Limits, SandboxAccount, copy_files, die_with_parent, sandbox_argv
 
 #: Largest stdout accepted from the sandboxed run.
 MAX_OUTPUT = 64 * 2**20
@@ -69,17 +69,21 @@ def code_cells_for_recheck(nb) -> tuple[list[str], int]:
 def _run_sandboxed(job: dict, limits: Limits, files: dict[str, str]) -> tuple[list[dict], str]:
     """Run the runner on ``job``; return its event lines and a note (why it stopped)."""
     tmp = tempfile.mkdtemp(prefix="lstm-grader-r")
+    account = SandboxAccount(limits).__enter__()
     try:
         job_path = os.path.join(tmp, "job.json")
         with open(job_path, "w", encoding="utf-8") as f:
             json.dump(job, f)
+        runner_path = shutil.copy(os.path.abspath(runner.__file__), tmp)
+        files = copy_files(files, os.path.join(tmp, "files"))
+        account.own(tmp)
         argv = sandbox_argv(
             [sys.executable, "-I", "/grader/runner.py", "/grader/job.json"],
-            limits=limits, files=files,
-            ro_files={"/grader/runner.py": os.path.abspath(runner.__file__),
-                      "/grader/job.json": job_path})
+            limits=limits, files=files, uid=account.uid,
+            ro_files={"/grader/runner.py": runner_path, "/grader/job.json": job_path})
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        account.watch()
         chunks, size, over = [], 0, False
 
         def pump():
@@ -116,13 +120,16 @@ def _run_sandboxed(job: dict, limits: Limits, files: dict[str, str]) -> tuple[li
                 events.append(ev)
         done = any(ev.get("done") for ev in events)
         note = ""
-        if over:
+        if account.stopped:
+            note = f"the re-check was {account.stopped}"
+        elif over:
             note = "the re-check printed too much and was stopped"
         elif not done:
             note = (f"the re-check did not finish (exit {rc}; limit {limits.seconds} s): "
                     "the code ran too long, exited or crashed")
         return events, note
     finally:
+        account.__exit__(None, None, None)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -175,8 +182,13 @@ def _run_with_retries(cells, n_setup, calls, limits, files, cell_seconds, result
 
 def recheck(assignment: str, nb, *, files: dict[str, str] | None = None,
             limits: Limits | None = None, parts: list[Part] | None = None,
-            seed: int | None = None, cell_seconds: int = 30) -> RecheckResult:
-    """Re-check ``nb`` (an autograded notebook) against ``PARTS[assignment]``."""
+            seed: int | None = None, cell_seconds: int = 30,
+            student: str = "") -> RecheckResult:
+    """Re-check ``nb`` (an autograded notebook) against ``PARTS[assignment]``.
+
+    ``COURSE_GRADER_INJECT_FAULT=<student>`` makes the comparison raise for that student
+    (the tests' grader fault, to show that grading fails closed).
+    """
     t0 = time.monotonic()
     parts = PARTS.get(assignment, []) if parts is None else parts
     limits = limits or Limits(seconds=120)
@@ -212,6 +224,8 @@ def recheck(assignment: str, nb, *, files: dict[str, str] | None = None,
                     if isinstance(value, runner.Unsupported):
                         reason = f"returned a {value.type_name}"
                     else:
+                        if student and os.environ.get("COURSE_GRADER_INJECT_FAULT") == student:
+                            raise RuntimeError("injected grader fault (COURSE_GRADER_INJECT_FAULT)")
                         try:
                             want = part.reference(*args)
                             reason = part.compare(value, want)

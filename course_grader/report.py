@@ -7,6 +7,9 @@ import io
 import os
 import statistics
 
+from nbgrader.plugins.export import CsvExportPlugin
+from traitlets import Unicode
+
 from .worker import StudentResult
 
 STATUS_ORDER = ("graded", "missing", "misnamed", "failed", "timeout", "not graded")
@@ -124,3 +127,15 @@ def write_histogram(path: str, assignment: str, results: list[StudentResult]) ->
     fig.savefig(tmp, format="png")
     plt.close(fig)
     os.replace(tmp, path)
+
+
+class GradesExport(CsvExportPlugin):
+    """``nbgrader export`` into ``grades/nbgrader_export.csv`` (git-ignored), not into the
+    repository root where ``git add .`` would pick student data up."""
+
+    to = Unicode("grades/nbgrader_export.csv", help="where the CSV goes").tag(config=True)
+
+    def export(self, gradebook) -> None:
+        if os.path.dirname(self.to):
+            os.makedirs(os.path.dirname(self.to), exist_ok=True)
+        super().export(gradebook)

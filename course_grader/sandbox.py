@@ -26,13 +26,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
+import time
 from dataclasses import dataclass
-
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Instance, Unicode
 
 #: The working folder of the sandboxed process (a tmpfs).
 HOME = "/home/student"
@@ -69,7 +65,12 @@ class Limits:
     memory : int
         Address-space limit in bytes (``RLIMIT_AS``; TensorFlow needs a few GB of it).
     nproc : int
-        ``RLIMIT_NPROC`` (processes and threads; the kernel ignores it for root).
+        ``RLIMIT_NPROC`` (processes and threads). It binds because, when the grader runs
+        as root, the sandbox runs under an unprivileged account of its own
+        (:class:`SandboxAccount`).
+    processes : int
+        More processes than this (a fork bomb) and the whole sandbox is killed at once
+        (:class:`SandboxAccount`'s watchdog; only when the grader runs as root).
     file_size : int
         Largest file the process may write, in bytes (``RLIMIT_FSIZE``).
     tmpfs : int
@@ -79,6 +80,7 @@ class Limits:
     seconds: int = 300
     memory: int = 6 * 2**30
     nproc: int = 1024
+    processes: int = 64
     file_size: int = 128 * 2**20
     tmpfs: int = 256 * 2**20
 
@@ -126,7 +128,7 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def sandbox_argv(cmd: list[str], *, limits: Limits, files: dict[str, str] | None = None,
                  rw_dir: str | None = None, ro_files: dict[str, str] | None = None,
-                 env: dict[str, str] | None = None) -> list[str]:
+                 env: dict[str, str] | None = None, uid: int | None = None) -> list[str]:
     """Wrap ``cmd`` so that it runs in the sandbox.
 
     Parameters
@@ -144,6 +146,9 @@ def sandbox_argv(cmd: list[str], *, limits: Limits, files: dict[str, str] | None
         ``absolute path inside -> source path``: more read-only files (grader scripts).
     env : dict, optional
         Extra environment variables.
+    uid : int, optional
+        Run bwrap as this unprivileged user and group (``setpriv``), so that the process
+        limit binds (the kernel does not apply ``RLIMIT_NPROC`` to root).
     """
     bwrap = bwrap_path()
     if bwrap is None:
@@ -152,33 +157,75 @@ def sandbox_argv(cmd: list[str], *, limits: Limits, files: dict[str, str] | None
         shutil.which("timeout") or "timeout", "-s", "KILL", str(int(limits.seconds)),
         shutil.which("prlimit") or "prlimit", f"--as={limits.memory}",
         f"--nproc={limits.nproc}", f"--fsize={limits.file_size}", "--core=0", "--",
-        bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
-        "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
+        bwrap, "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
     ]
+    if uid is None:  # bwrap as an ordinary user: a user namespace of its own
+        argv += ["--unshare-all", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL"]
+    else:  # bwrap as root mounts; its command drops to ``uid`` with no capability left
+        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                 "--unshare-cgroup-try", "--cap-drop", "ALL",
+                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        cmd = [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}",
+               f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--no-new-privs",
+               "--", *cmd]
     for k, v in sandbox_env(env).items():
         argv += ["--setenv", k, v]
     # The private tmpfs folders first, the read-only roots after: a course checked out
     # under /tmp (a CI runner, a fresh clone) keeps its virtual environment visible.
     argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
-             "--size", str(limits.tmpfs), "--tmpfs", HOME]
-    for root in _ro_roots():
-        argv += ["--ro-bind", root, root]
+             "--perms", "1777", "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
+             "--perms", "0777", "--size", str(limits.tmpfs), "--tmpfs", HOME]
+    binds = [("--ro-bind", r, r) for r in _ro_roots()]
     for link in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{link}"):
             argv += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
         elif os.path.isdir(f"/{link}"):
-            argv += ["--ro-bind", f"/{link}", f"/{link}"]
+            binds.append(("--ro-bind", f"/{link}", f"/{link}"))
     for etc in ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types"):
-        argv += ["--ro-bind-try", etc, etc]
+        binds.append(("--ro-bind-try", etc, etc))
     for rel, src in sorted((files or {}).items()):
-        argv += ["--ro-bind", src, os.path.join(HOME, rel)]
+        binds.append(("--ro-bind", src, os.path.join(HOME, rel)))
     for dest, src in sorted((ro_files or {}).items()):
-        argv += ["--ro-bind", src, dest]
+        binds.append(("--ro-bind", src, dest))
     if rw_dir:
-        argv += ["--bind", rw_dir, rw_dir]
+        binds.append(("--bind", rw_dir, rw_dir))
+    made = {"/", "/tmp", HOME}
+    for kind, src, dest in binds:
+        # folders leading to a mount point: searchable by the sandbox's user (bwrap
+        # would copy a private /root's mode)
+        parents = []
+        for d in _parents(dest):
+            if d in made or any(d.startswith(b[2] + os.sep) for b in binds if b[2] != dest):
+                break
+            parents.append(d)
+        for d in reversed(parents):
+            argv += ["--perms", "0755", "--dir", d]
+            made.add(d)
+        argv += [kind, src, dest]
     argv += ["--chdir", HOME, "--", *cmd]
     return argv
+
+
+def _parents(path: str) -> list[str]:
+    """``/a/b/c`` -> ``["/a/b", "/a"]``."""
+    out = []
+    while (path := os.path.dirname(path)) not in ("/", ""):
+        out.append(path)
+    return out
+
+
+def copy_files(files: dict[str, str], dest: str) -> dict[str, str]:
+    """Copy ``relative path -> source`` into ``dest``; return ``relative path -> copy``.
+
+    The sandbox binds the copies: its unprivileged user may not reach the originals.
+    """
+    out = {}
+    for rel, src in sorted(files.items()):
+        target = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(src, target)
+        out[rel] = target
+    return out
 
 
 _libc = None
@@ -209,99 +256,133 @@ def check_sandbox() -> None:
     secret = os.path.abspath("gradebook.db")
     probe = (f"import os; assert not os.path.exists({secret!r}); "
              "print('sandbox-ok', os.getcwd())")
-    argv = sandbox_argv([sys.executable, "-c", probe], limits=Limits(seconds=60))
-    try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise SandboxUnavailable(f"the sandbox does not start: {err}. {INSTALL_HINT}") from err
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        raise SandboxUnavailable("`setpriv` (util-linux) is missing: as root the grader runs "
+                                 "the sandbox under an unprivileged account through it.")
+    with SandboxAccount() as account:
+        argv = sandbox_argv([sys.executable, "-c", probe], limits=Limits(seconds=60),
+                            uid=account.uid)
+        try:
+            res = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise SandboxUnavailable(
+                f"the sandbox does not start: {err}. {INSTALL_HINT}") from err
     if res.returncode != 0 or "sandbox-ok" not in res.stdout:
         raise SandboxUnavailable(
             "bwrap is installed but a sandboxed Python did not run "
             f"(exit {res.returncode}): {res.stderr.strip()[-400:]}\n"
             "User namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1) "
-            "or the container may forbid them.")
+            "or the container may forbid them. As root, the sandbox runs under an "
+            f"unprivileged account: {sys.prefix} and its parent folders must be readable "
+            "by every user (chmod o+rx).")
     os.environ["COURSE_GRADER_SANDBOX_OK"] = bwrap_path()
 
 
-def _kill_process(proc) -> None:
-    """SIGKILL a Popen and its process group (the kernel's timeout and bwrap)."""
-    if proc is None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        proc.kill()
-    except OSError:
-        pass
+class SandboxAccount:
+    """An unprivileged user id for one sandbox while it runs, and its fork-bomb watchdog.
 
-
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel always runs inside the sandbox.
-
-    Whatever kernel the notebook names, the kernel is this Python's ipykernel, started
-    through :func:`sandbox_argv`, talking over ``ipc`` sockets in a private folder.
+    As root, ``RLIMIT_NPROC`` does not bind (the kernel exempts root, and the sandbox's
+    processes are root's outside their user namespace). So each sandbox runs as a user of
+    its own, ``UID_BASE + k`` (no account needs to exist), taken with a lock file so that
+    two sandboxes never share one: the limit then counts that sandbox's processes only.
+    A thread counts them every 0.2 s and, above ``Limits.processes``, kills them all
+    (``kill -KILL -1`` as that user): a fork bomb is over within a second or so, and
+    ``stopped`` says what happened. As another user, nothing changes (``uid`` is None)
+    and the limit binds anyway.
     """
 
-    sandbox_files = Dict(help="relative path in the working folder -> host source path")
-    limits = Instance(Limits, allow_none=True)
-    rundir = Unicode("")
+    UID_BASE, UID_COUNT = 61000, 1000
+    LOCKS = "/tmp/course-grader-uids"
 
-    def __init__(self, **kwargs):
-        kwargs.pop("kernel_name", None)
-        super().__init__(**kwargs)
-        if self.limits is None:
-            self.limits = Limits()
-        self.rundir = tempfile.mkdtemp(prefix="lstm-grader-k")
-        os.chmod(self.rundir, 0o700)
-        self.transport = "ipc"
-        self.ip = os.path.join(self.rundir, "k")
-        self.connection_file = os.path.join(self.rundir, "kernel.json")
-        self.cache_ports = False
-        self._kernel_spec = KernelSpec(
-            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name="Python 3 (grading sandbox)", language="python",
-            interrupt_mode="message", env={}, metadata={})
+    def __init__(self, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.uid: int | None = None
+        self.stopped = ""
+        self._lock = None
+        self._stop = threading.Event()
 
-    @property
-    def kernel_spec(self):
-        return self._kernel_spec
+    def __enter__(self) -> SandboxAccount:
+        if os.geteuid() != 0:
+            return self
+        os.makedirs(self.LOCKS, mode=0o700, exist_ok=True)
+        import fcntl
 
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        return sandbox_argv(cmd, limits=self.limits, files=dict(self.sandbox_files),
-                            rw_dir=self.rundir)
-
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        check_sandbox()
-        kw["preexec_fn"] = die_with_parent
-        # bwrap --clearenv builds the kernel's environment; the launcher's needs only PATH
-        kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        # what the kernel writes to its own stdout/stderr (not to the notebook) is dropped:
-        # a student must not be able to flood the grader's terminal or log
-        kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-        self._watch = threading.Event()
-        threading.Thread(target=self._watch_rundir, args=(self._watch,), daemon=True).start()
-
-    def _watch_rundir(self, stop: threading.Event, limit: int = 16 * 2**20) -> None:
-        """Kill the kernel if it fills its socket folder (the one host folder it can write)."""
-        while not stop.wait(0.5):
+        for k in range(self.UID_COUNT):
+            fd = os.open(os.path.join(self.LOCKS, str(self.UID_BASE + k)),
+                         os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                used = sum(e.stat(follow_symlinks=False).st_size
-                           for e in os.scandir(self.rundir))
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                return
-            if used > limit:
-                _kill_process(getattr(self.provisioner, "process", None))
-                return
+                os.close(fd)
+                continue
+            self.uid = self.UID_BASE + k
+            self.kill_all()  # anything an earlier sandbox of this user left
+            if self.count():  # left as zombies nobody reaps: they would count; skip it
+                os.close(fd)
+                continue
+            self._lock = fd
+            return self
+        self.uid = None
+        raise SandboxUnavailable("no free sandbox user id (more than 1000 sandboxes?)")
 
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        if getattr(self, "_watch", None) is not None:
-            self._watch.set()
-        await super()._async_cleanup_resources(restart=restart)
-        if not restart and self.rundir:
-            shutil.rmtree(self.rundir, ignore_errors=True)
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self.uid is not None:
+            self.kill_all()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
-    cleanup_resources = _async_cleanup_resources
+    def own(self, path: str) -> None:
+        """Give ``path`` (a folder of the grader's, and all below it) to the sandbox user."""
+        if self.uid is None:
+            return
+        for dirpath, dirs, files in os.walk(path):
+            for name in [dirpath] + [os.path.join(dirpath, f) for f in dirs + files]:
+                os.lchown(name, self.uid, self.uid)
+
+    def count(self) -> int:
+        """Processes running as the sandbox user now."""
+        n = 0
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    n += entry.stat().st_uid == self.uid
+                except OSError:
+                    pass
+        return n
+
+    def kill_all(self) -> None:
+        """SIGKILL every process of the sandbox user (``kill -1`` as that user)."""
+        for _ in range(5):
+            if not self.count():
+                return
+            subprocess.run([shutil.which("setpriv") or "setpriv", f"--reuid={self.uid}",
+                            f"--regid={self.uid}", "--clear-groups", "--",
+                            sys.executable, "-S", "-c",
+                            "import os, signal; os.kill(-1, signal.SIGKILL)"],
+                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.05)  # SIGKILLed processes take a moment to go
+
+    def watch(self, on_stop=None) -> None:
+        """Start the fork-bomb watchdog (a daemon thread) for the sandbox just started."""
+        if self.uid is None:
+            return
+        def run():
+            most, many_since = 0, None
+            while not self._stop.wait(0.2):
+                n = self.count()
+                most = max(most, n)
+                if n > 8 and many_since is None:
+                    many_since = time.monotonic()
+                if n > self.limits.processes:
+                    self.stopped = (
+                        f"stopped: it started more than {self.limits.processes} processes "
+                        f"(at least {most}, {time.monotonic() - many_since:.1f} s after it "
+                        "had 8; a fork bomb?), so every process of its sandbox was killed")
+                    self.kill_all()
+                    if on_stop is not None:
+                        on_stop()
+                    return
+
+        threading.Thread(target=run, daemon=True).start()

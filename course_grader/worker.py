@@ -27,10 +27,13 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer
 
 from .config import Settings, grading_config
 from .execute import RISKY_FILES as _RISKY
 from .execute import shadows_module, submission_files
+from .parts import earlier_parts
 from .preprocessors import _norm, fingerprints
 from .recheck import recheck
 from .sandbox import Limits
@@ -345,7 +348,7 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
 
     staged_nb = os.path.join(dest, f"{assignment}.ipynb")
     try:
-        submitted_nb = nbformat.read(staged_nb, as_version=4)
+        nbformat.read(staged_nb, as_version=4)
     except Exception as err:  # noqa: BLE001
         res.status = "failed"
         res.reason = f"{assignment}.ipynb is not a readable notebook ({type(err).__name__})"
@@ -368,12 +371,11 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     prints = fingerprints(nb)
     res.timings["autograde"] = round(time.monotonic() - t0 - res.timings["stage"], 2)
 
-    # ----------------------------------------------------------------- verify
-    v = verify(cd, assignment, student, autograded, submitted_nb, dest, settings, grade_ids)
-    res.recheck_seconds = v["recheck_seconds"]
-    res.flags.extend(v["flags"])
-    failures, manual = v["failures"], v["manual"]
-    nb = nbformat.read(autograded, as_version=4)
+    # ----------------------------------------------------------------- verdict
+    v = nb.metadata.get("course_grader") or {}
+    res.recheck_seconds = float(v.get("recheck_seconds") or 0.0)
+    res.flags.extend(v.get("flags") or [])
+    failures, manual = v.get("failures") or {}, v.get("manual") or {}
 
     # ----------------------------------------------------------------- feedback
     t1 = time.monotonic()
@@ -399,6 +401,15 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
             ("RecheckFailed", "NotTrusted")) else why
     lost = [g for g in grade_ids if res.parts.get(g, 0.0) < part_max.get(g, 0.0)]
     res.part_reasons = {g: msgs.get(g, "no points (no error was recorded)") for g in lost}
+    for g, used in earlier_parts(assignment).items():  # one bug, pointed at once
+        at_fault = [f for f, owner in used if owner in lost and owner != g]
+        if g in res.part_reasons and at_fault:
+            res.part_reasons[g] += (f" (it calls {', '.join(at_fault)}, which lost its points "
+                                    "too: fix that first)")
+    if v.get("status") != "graded":  # a grader error: every part 0, the reason says why
+        res.status = "failed"
+        res.reason = v.get("reason") or "the grader's checks did not run"
+        return
     res.status = "graded"
     groups: dict[str, list[str]] = {}
     for g in lost:  # parts that failed for the same reason share one entry
@@ -406,22 +417,21 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     res.reason = "; ".join(f"{', '.join(gs)}: {msg}" for msg, gs in groups.items())[:2000]
 
 
-def verify(cd, assignment: str, student: str, autograded: str, submitted_nb,
-           submitted_dir: str | None, settings: Settings,
-           grade_ids: list[str] | None = None) -> dict:
+def check_submission(config, nb, resources, recheck_seconds: int, cell_seconds: int) -> dict:
     """What nbgrader's autograde cannot see: tampering and the out-of-kernel re-check.
 
-    Scans the learner's cells, re-checks the parts of ``PARTS[assignment]`` in the
-    sandbox, then sets the failing test cells to 0 in the gradebook (``auto_score``; a
-    human's ``manual_score`` still wins) and notes why in the autograded notebook.
-    With tampering, test cells no re-check covers also score 0 and need manual grading.
-
-    Returns ``{"failures", "manual", "flags", "recheck_seconds"}``.
+    Scans the learner's cells of the submitted notebook, re-checks the parts of
+    ``PARTS[assignment]`` in the sandbox, and returns ``{"failures", "manual", "flags",
+    "recheck_seconds"}`` (grade_id -> reason for the parts to score 0). With tampering,
+    test cells no re-check covers also score 0 and need manual grading.
     """
-    nb = nbformat.read(autograded, as_version=4)
-    if grade_ids is None:
-        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                     if utils.is_grade(c)]
+    nbg = resources["nbgrader"]
+    student, assignment = nbg["student"], nbg["assignment"]
+    cd = CourseDirectory(config=config)
+    submitted_dir = cd.format_path(cd.submitted_directory, student, assignment)
+    submitted_nb = nbformat.read(os.path.join(submitted_dir, f"{nbg['notebook']}.ipynb"),
+                                 as_version=4)
+    grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if utils.is_grade(c)]
     flags = []
     setup_src = "\n".join(c.source for c in nb.cells if c.get("cell_type") == "code"
                           and c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
@@ -430,76 +440,96 @@ def verify(cd, assignment: str, student: str, autograded: str, submitted_nb,
     tamper, suspect = scan_cells(learner_cells, helper_names(setup_src))
     if suspect:
         flags.append("uses: " + ", ".join(suspect))
-
-    files = submission_files(os.path.dirname(autograded), submitted_dir)
-    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=settings.recheck_seconds),
-                 cell_seconds=settings.cell_timeout)
+    workdir = (resources.get("metadata") or {}).get("path") or ""
+    files = submission_files(workdir, submitted_dir)
+    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=recheck_seconds),
+                 cell_seconds=cell_seconds, student=student)
     tamper = sorted(set(tamper) | {f"rebinds {t}" for t in rc.tampered})
     if tamper:
         flags.append("tampering: " + ", ".join(tamper[:8]))
-    failures = dict(rc.failed)
     manual = {}
     if tamper:
         why = ("not trusted: the submission " + ", ".join(tamper[:4])
                + "; only parts the grader re-checked outside the kernel count "
                "(left for manual grading)")
         manual = {gid: why for gid in grade_ids
-                  if gid not in rc.passed and gid not in failures}
-    if failures or manual:
-        overridden = {}  # only where the kernel had given points: say why they went
-        with Gradebook(cd.db_url, cd.course_id) as gb:
-            for gid in list(failures) + list(manual):
-                try:
-                    g = gb.find_grade(gid, assignment, assignment, student)
-                except MissingEntry:
-                    continue
-                if g.auto_score is None or g.auto_score > 0:
-                    overridden[gid] = failures.get(gid) or manual[gid]
-                g.auto_score = 0.0
-                g.needs_manual_grade = (g.manual_score is not None) or gid in manual
-            gb.db.commit()
-        if overridden:
-            _annotate(autograded, overridden)
-    return {"failures": failures, "manual": manual, "flags": flags,
+                  if gid not in rc.passed and gid not in rc.failed}
+    return {"failures": dict(rc.failed), "manual": manual, "flags": flags,
             "recheck_seconds": round(rc.seconds, 2)}
 
 
-def post_autograde_hook(assignment: str, student: str, notebooks: list[str]) -> None:
-    """``Autograde.post_convert_hook`` for plain ``nbgrader autograde`` and the formgrader.
+def _fail_cells(nb, reasons: dict[str, str], always: bool = False) -> None:
+    """Give each test cell in ``reasons`` an error output, so nbgrader scores it 0.
 
-    Runs :func:`verify` (tampering scan + re-check) after nbgrader graded ``student``, so
-    those paths score like ``make grade``. nbgrader calls it from the course root.
+    Only cells the kernel passed get one (their message says why the points went),
+    unless ``always``.
     """
-    cfg = grading_config(os.getcwd(), Settings())
-    cd = CourseDirectory(config=cfg)
-    for path in notebooks:
-        # nbgrader passes its command-line ids, which may be "*": read them off the path
-        # <submitted>/<student>/<assignment>/<notebook>.ipynb
-        name = os.path.splitext(os.path.basename(path))[0]
-        assignment = os.path.basename(os.path.dirname(path))
-        student = os.path.basename(os.path.dirname(os.path.dirname(path)))
-        if name != assignment:
-            continue
-        autograded = os.path.join(cd.format_path(cd.autograded_directory, student,
-                                                 assignment), f"{name}.ipynb")
-        if os.path.exists(autograded):
-            verify(cd, assignment, student, autograded, nbformat.read(path, as_version=4),
-                   os.path.dirname(path), Settings())
-
-
-def _annotate(path: str, reasons: dict[str, str]) -> None:
-    """Add the grader's verdict to the test cells it overrode (shown in the feedback)."""
-    nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.get("cell_type") == "code" and gid in reasons:
-            ename = "NotTrusted" if reasons[gid].startswith("not trusted") else "RecheckFailed"
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename=ename, evalue=reasons[gid],
-                traceback=[f"{ename}: {reasons[gid]}"]))
-    _set_readonly(path, False)
-    nbformat.write(nb, path)
-    _set_readonly(path, True)
+        if cell.get("cell_type") != "code" or gid not in reasons:
+            continue
+        if not always and any(o.get("output_type") == "error" for o in cell.outputs):
+            continue
+        why = reasons[gid]
+        ename = ("GraderError" if always else
+                 "NotTrusted" if why.startswith("not trusted") else "RecheckFailed")
+        cell.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=why,
+                                                   traceback=[f"{ename}: {why}"]))
+
+
+class VerifyGrades(NbGraderPreprocessor):
+    """Autograde step before ``SaveAutoGrades``: the grader's checks decide, fail closed.
+
+    The verdict of :func:`check_submission` turns into error outputs of the test cells it
+    fails, so nbgrader's own ``SaveAutoGrades`` scores them 0. ANY exception while
+    checking gives every test cell an error output (so 0 points, never the kernel's own
+    scores) and the notebook the status ``failed`` with the reason; the test cells are then
+    marked for manual grading (:class:`FlagManualGrades`). An error inside this step that
+    escapes it makes nbgrader fail the notebook, which scores 0 too. The verdict is kept in
+    the notebook's metadata (``course_grader``) for ``make grade``'s report.
+    """
+
+    recheck_seconds = Integer(90, help="Time limit of the out-of-kernel re-check.").tag(
+        config=True)
+    cell_seconds = Integer(120, help="Time limit of one cell in the re-check.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if utils.is_grade(c)]
+        try:
+            verdict = check_submission(self.config, nb, resources, self.recheck_seconds,
+                                       self.cell_seconds)
+            verdict.update(status="graded", reason="")
+            _fail_cells(nb, {**verdict["manual"], **verdict["failures"]})
+        except Exception as err:  # noqa: BLE001 - fail closed, whatever went wrong
+            why = (f"grader error while checking this submission ({type(err).__name__}: "
+                   f"{str(err)[:300]}); needs manual grading")
+            self.log.error("%s/%s: %s", resources["nbgrader"].get("student"),
+                           resources["nbgrader"].get("assignment"), why)
+            verdict = {"status": "failed", "reason": why, "failures": {},
+                       "manual": {g: why for g in grade_ids}, "flags": ["grader-error"],
+                       "recheck_seconds": 0.0}
+            _fail_cells(nb, verdict["manual"], always=True)
+        nb.metadata["course_grader"] = verdict
+        return nb, resources
+
+
+class FlagManualGrades(NbGraderPreprocessor):
+    """Autograde step after ``SaveAutoGrades``: mark the parts the grader could not trust."""
+
+    def preprocess(self, nb, resources):
+        manual = (nb.metadata.get("course_grader") or {}).get("manual") or {}
+        if manual:
+            nbg = resources["nbgrader"]
+            with Gradebook(nbg["db_url"]) as gb:
+                for gid in manual:
+                    try:
+                        g = gb.find_grade(gid, nbg["notebook"], nbg["assignment"],
+                                          nbg["student"])
+                    except MissingEntry:
+                        continue
+                    g.needs_manual_grade = True
+                gb.db.commit()
+        return nb, resources
 
 
 def worker_main(root, assignment, student, staging, state_dir, settings) -> None:

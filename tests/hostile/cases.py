@@ -17,6 +17,8 @@ import nbformat
 from course_grader import classroom
 
 A = "ch02_lstm_cell"
+#: The student whose grading meets an injected grader fault (COURSE_GRADER_INJECT_FAULT).
+FAULT = "fault_injected"
 REPO = classroom.REPO
 
 
@@ -276,6 +278,34 @@ def wrong_types(course):
     classroom.submit(course, "hostile_wrong_types", A, nb)
 
 
+def swapped_gates(course):
+    """Every part right but lstm_gates, whose i and f blocks are swapped: lstm_step, which
+    calls it, fails too, and its reason must point back at lstm_gates."""
+    nb = _full(course)
+    sol = classroom.solution_cells(classroom.read(course, "solutions", A))["lstm_gates"]
+    body = classroom.strip_solution_markers(sol)
+    swapped = body.replace('"i": sigmoid(a[:, :H]), "f": sigmoid(a[:, H:2 * H])',
+                           '"f": sigmoid(a[:, :H]), "i": sigmoid(a[:, H:2 * H])')
+    assert swapped != body
+    _set_solution(nb, "lstm_gates", swapped)
+    classroom.submit(course, "honest_swapped_gates", A, nb)
+
+
+def fork_bomb(course):
+    """A full solution whose last cell forks without end (every process forks again)."""
+    nb = _full(course)
+    nb.cells.append(_code(
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+        "        pass\n"))
+    classroom.submit(course, "hostile_fork_bomb", A, nb)
+
+
+def grader_fault(course):
+    """The instructor's solution, graded while the grader's comparison raises
+    (``COURSE_GRADER_INJECT_FAULT`` names this student): 0, failed, a reason."""
+    classroom.submit(course, FAULT, A, classroom.read(course, "solutions", A))
+
+
 # ------------------------------------------------------------------ broken folders
 def missing(course):
     os.makedirs(os.path.join(course, "submitted", "edge_no_folder", "other_assignment"))
@@ -313,6 +343,10 @@ CASES = [
     Case("hostile_huge_output", huge_output, ALL),
     Case("hostile_snoop", snoops, []),
     Case("hostile_wrong_types", wrong_types, ["lstm_step_tests"]),
+    Case("honest_swapped_gates", swapped_gates,
+         ["sigmoid_tests", "lstm_cell_tests", "count_params_tests"]),
+    Case("hostile_fork_bomb", fork_bomb, ALL),
+    Case(FAULT, grader_fault, [], status="failed"),
     Case("edge_no_folder", missing, [], status="missing"),
     Case("edge_empty", empty_folder, [], status="missing"),
     Case("edge_misnamed", misnamed, [], status="misnamed"),
