@@ -16,7 +16,7 @@ except ImportError as _err:  # pragma: no cover - exercised by a subprocess test
              f"the course's environment, {os.path.relpath(_venv)} -m course_grader ... "
              "(`make` builds .venv), or use `make grade ASSIGNMENT=<name>`.")
 
-from .config import Settings  # noqa: E402
+from .config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:

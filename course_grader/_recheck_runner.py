@@ -119,7 +119,7 @@ def _snapshot(ns: dict, modules: dict) -> dict:
             if not attr.startswith("_"):
                 try:
                     snap[(mname, attr)] = id(getattr(mod, attr))
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
     return snap
 
@@ -141,7 +141,7 @@ def main(job_path: str) -> None:  # pragma: no cover - runs in the sandbox
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.dup2(null, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdout = sys.stderr = open(os.devnull, "w")
     # the working folder may hold the learner's helper modules: reachable, never shadowing
     sys.path.append(os.getcwd())
 
@@ -171,7 +171,7 @@ def main(job_path: str) -> None:  # pragma: no cover - runs in the sandbox
                 signal.alarm(0)
             emit({"cell": i, "ok": bool(r.success),
                   "error": _short(r.error_before_exec or r.error_in_exec)})
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             emit({"cell": i, "ok": False, "error": _short(err)})
     if snap is not None:
         now = _snapshot(ns, {"numpy": np, "builtins": builtins, "math": math})
@@ -192,7 +192,7 @@ def main(job_path: str) -> None:  # pragma: no cover - runs in the sandbox
             finally:
                 signal.alarm(0)
             emit({"call": k, "result": encode(res)})
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             emit({"call": k, "error": _short(err)})
     emit({"done": True})
     out.close()

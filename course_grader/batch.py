@@ -114,7 +114,7 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
                 f"/ folder. Put each notebook at submitted/<student_id>/{plan.assignment}/"
                 f"{plan.assignment}.ipynb (earlier results in grades/ are left as they were)")
     os.makedirs(grades_dir, exist_ok=True)
-    lock = open(os.path.join(grades_dir, ".lock"), "w")  # noqa: SIM115 - held for the run
+    lock = open(os.path.join(grades_dir, ".lock"), "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -249,7 +249,7 @@ def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -
                                 seconds=round(time.monotonic() - started, 2))
             try:
                 remove_results(cfg, plan.assignment, student)
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 res.flags.append(f"cleanup failed: {err}")
             write_result(plan.state_dir, res)
         plan.results[student] = res

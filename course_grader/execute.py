@@ -173,7 +173,7 @@ class SandboxedExecute(Execute):
                 cd = CourseDirectory(config=self.config)
                 submitted = cd.format_path(cd.submitted_directory, nbg["student"],
                                            nbg["assignment"])
-            except Exception:  # noqa: BLE001 - no course context: trust workdir only
+            except Exception:
                 submitted = None
         return submission_files(workdir, submitted)
 

@@ -176,7 +176,7 @@ def _python_source(src: str) -> str:
         from IPython.core.inputtransformer2 import TransformerManager
 
         return TransformerManager().transform_cell(src)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return src
 
 
@@ -291,7 +291,7 @@ def grade_student(root: str, assignment: str, student: str, staging: str,
     res = StudentResult(student_id=student)
     try:
         _grade(root, assignment, student, staging, settings, res)
-    except Exception as err:  # noqa: BLE001 - a result row, whatever happened
+    except Exception as err:
         res.status = "failed"
         res.reason = f"grader error: {type(err).__name__}: {str(err)[:300]}"
         res.flags.append("grader-error")
@@ -349,7 +349,7 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     staged_nb = os.path.join(dest, f"{assignment}.ipynb")
     try:
         nbformat.read(staged_nb, as_version=4)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         res.status = "failed"
         res.reason = f"{assignment}.ipynb is not a readable notebook ({type(err).__name__})"
         remove_results(real_cfg, assignment, student)
@@ -500,7 +500,7 @@ class VerifyGrades(NbGraderPreprocessor):
                                        self.cell_seconds)
             verdict.update(status="graded", reason="")
             _fail_cells(nb, {**verdict["manual"], **verdict["failures"]})
-        except Exception as err:  # noqa: BLE001 - fail closed, whatever went wrong
+        except Exception as err:
             why = (f"grader error while checking this submission ({type(err).__name__}: "
                    f"{str(err)[:300]}); needs manual grading")
             self.log.error("%s/%s: %s", resources["nbgrader"].get("student"),

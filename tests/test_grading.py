@@ -30,7 +30,7 @@ from course_grader import classroom
 from course_grader.worker import StudentResult
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hostile import cases as hc  # noqa: E402
+from hostile import cases as hc
 
 pytestmark = [pytest.mark.grading,
               pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
