@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -124,8 +125,11 @@ def test_running_environment_is_the_lock() -> None:
     if sys.platform != "linux":
         pytest.skip("checked on Linux, where CI runs")
     wanted = {p.name: p.version for p in LOCK if p.applies(env)}
+    # Installed distributions of the venv itself (not the copies vendored inside setuptools,
+    # whose folder joins sys.path once setuptools is imported).
+    site = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
     have = {canonicalize_name(d.metadata["Name"]): Version(d.version)
-            for d in metadata.distributions()}
+            for d in metadata.distributions(path=site)}
     have.pop("lstm-ref", None)
     wrong = {n: (str(have.get(n)), str(v)) for n, v in wanted.items() if have.get(n) != v}
     extra = sorted(set(have) - set(wanted))
