@@ -453,19 +453,47 @@ def test_refuses_to_grade_without_bubblewrap(tmp_path):
 
 
 # ---------------------------------------------------------------- small pieces
-def test_nbgrader_config_matches_the_grader():
+def test_nbgrader_config_grades_only_in_the_sandbox_and_fails_closed():
+    """What plain `nbgrader autograde` and the formgrader load from nbgrader_config.py: the
+    properties the grade relies on, read from the effective configuration, each resolved to
+    the class nbgrader will instantiate."""
+    import importlib
+
     from traitlets.config.loader import PyFileConfigLoader
 
-    from course_grader import config
-
     cfg = PyFileConfigLoader("nbgrader_config.py", path=REPO).load_config()
-    assert list(cfg.Autograde.sanitize_preprocessors) == config.SANITIZE
-    assert list(cfg.Autograde.autograde_preprocessors) == config.AUTOGRADE
-    assert list(cfg.GenerateFeedback.preprocessors) == config.FEEDBACK
+
+    def classes(paths):
+        out = []
+        for path in paths:
+            module, name = path.rsplit(".", 1)
+            out.append(getattr(importlib.import_module(module), name))
+        return out
+
+    from nbgrader.preprocessors import (ClearOutput, Execute, LimitOutput, OverwriteCells,
+                                        SaveAutoGrades)
+
+    auto = classes(cfg.Autograde.autograde_preprocessors)
+    names = [c.__name__ for c in auto]
+    # the student's code runs only in the sandbox: no plain nbgrader Execute anywhere
+    assert Execute not in auto
+    assert names[0] == "SandboxedExecute", names
+    # the outside checks decide before nbgrader saves the scores, and outputs are limited
+    assert names.index("VerifyGrades") < auto.index(SaveAutoGrades), names
+    assert LimitOutput in auto
+    assert names.index("LimitOutputBytes") < names.index("VerifyGrades"), names
+    assert "post_convert_hook" not in cfg.Autograde  # nbgrader only logs its exceptions
+    # the released cells and metadata are restored before grading
+    sanitize = classes(cfg.Autograde.sanitize_preprocessors)
+    assert OverwriteCells in sanitize
+    assert ClearOutput in sanitize or any(c.__name__ == "ClearOutputPreprocessor"
+                                          for c in sanitize)
     assert cfg.OverwriteCells.add_missing_cells is True
-    assert "post_convert_hook" not in cfg.Autograde  # it fails open: the checks are steps
-    assert "course_grader.worker.VerifyGrades" in config.AUTOGRADE
-    assert cfg.GenerateFeedback.exporter_class == config.FEEDBACK_EXPORTER
+    # feedback never shows hidden tests or their output
+    feedback = classes(cfg.GenerateFeedback.preprocessors)
+    exporter = classes([cfg.GenerateFeedback.exporter_class])[0]
+    assert any(c.__name__ == "SanitizeFeedback" for c in feedback), feedback
+    assert exporter.__name__ == "FeedbackExporter"
 
 
 def test_output_limits_keep_errors():
