@@ -470,8 +470,13 @@ def test_nbgrader_config_grades_only_in_the_sandbox_and_fails_closed():
             out.append(getattr(importlib.import_module(module), name))
         return out
 
-    from nbgrader.preprocessors import (ClearOutput, Execute, LimitOutput, OverwriteCells,
-                                        SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        ClearOutput,
+        Execute,
+        LimitOutput,
+        OverwriteCells,
+        SaveAutoGrades,
+    )
 
     auto = classes(cfg.Autograde.autograde_preprocessors)
     names = [c.__name__ for c in auto]
