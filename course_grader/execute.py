@@ -117,11 +117,14 @@ def submission_files(workdir: str, submitted_dir: str | None = None) -> dict[str
     return files
 
 
+LAUNCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launch.py")
+
+
 class SandboxedExecute(Execute):
     """Execute a submission in the bubblewrap sandbox (see the module docstring).
 
     The kernel is started from a kernelspec of its own (a documented jupyter_client
-    extension point) whose argv is ``python -m course_grader.launch ... -- timeout ...
+    extension point) whose argv is ``python .../course_grader/launch.py ... -- timeout ...
     prlimit ... bwrap ... python -m ipykernel_launcher -f {connection_file}``, written for
     this notebook into a folder only the grader reads; whatever kernel the notebook names.
     """
@@ -147,7 +150,9 @@ class SandboxedExecute(Execute):
         spec_dir = os.path.join(self.private, "kernels", KERNEL_NAME)
         os.makedirs(spec_dir)
         with open(os.path.join(spec_dir, "kernel.json"), "w", encoding="utf-8") as f:
-            json.dump({"argv": [sys.executable, "-m", "course_grader.launch",
+            # launch.py by its path: course_grader is not an installed package (it runs from
+            # the course folder), and the kernel starts from another working folder.
+            json.dump({"argv": [sys.executable, LAUNCH,
                                 str(self.account.uid if self.account.uid is not None else "-"),
                                 self.rundir, os.path.join(self.private, "pid"), "--", *cmd],
                        "display_name": "Python 3 (grading sandbox)", "language": "python",

@@ -1,4 +1,4 @@
-"""First word of the grading kernelspec's argv (``python -m course_grader.launch``).
+"""First words of the grading kernelspec's argv (``python course_grader/launch.py``).
 
 Runs as the grader's user, just before the sandbox: ``UID RUNDIR PIDFILE -- CMD...``.
 Dies with the grader (``PR_SET_PDEATHSIG``), writes its process id where only the grader
@@ -18,7 +18,7 @@ import sys
 def main(argv: list[str]) -> None:
     uid, rundir, pidfile, sep, *cmd = argv
     if sep != "--" or not cmd:
-        sys.exit("usage: python -m course_grader.launch UID RUNDIR PIDFILE -- CMD...")
+        sys.exit("usage: python course_grader/launch.py UID RUNDIR PIDFILE -- CMD...")
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     with open(pidfile, "w") as f:
         f.write(str(os.getpid()))
