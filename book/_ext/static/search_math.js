@@ -10,6 +10,7 @@
     if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return;
     if (running) { again = true; return; }
     running = true;
+    dropUnclosed(root);
     MathJax.startup.promise
       .then(() => MathJax.typesetPromise([root]))
       .catch(() => {})
@@ -17,6 +18,19 @@
         running = false;
         if (again) { again = false; typeset(root); }
       });
+  }
+  // A snippet cut inside a formula ("\\(i_t = \\sigma(x_t W^i +...") cannot be typeset:
+  // end it before the unclosed formula instead of showing raw LaTeX.
+  function dropUnclosed(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (n.parentElement && n.parentElement.closest("mjx-container")) continue;
+      const t = n.nodeValue;
+      for (const [open, close] of [["\\(", "\\)"], ["\\[", "\\]"]]) {
+        const i = t.lastIndexOf(open);
+        if (i >= 0 && t.indexOf(close, i) < 0) { n.nodeValue = t.slice(0, i) + "..."; break; }
+      }
+    }
   }
   const ours = (n) => n.nodeType !== 1 || n.tagName.startsWith("MJX-") || n.closest("mjx-container");
   function watch() {
