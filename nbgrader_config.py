@@ -18,19 +18,15 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # way: every kernel in the bubblewrap sandbox (they refuse to run without bwrap),
 # metadata and deleted cells repaired, outputs limited in bytes, and feedback without
 # hidden tests, tracebacks or printed output. See course_grader/README.md.
-import os  # noqa: E402
-import sys  # noqa: E402
-
-_here = os.path.dirname(os.path.abspath(__file__))
-if _here not in sys.path:
-    sys.path.insert(0, _here)  # nbgrader's own scripts do not put the course on sys.path
-
-from course_grader.config import (  # noqa: E402
-    AUTOGRADE,
-    FEEDBACK,
-    FEEDBACK_EXPORTER,
-    SANITIZE,
-)
+try:
+    from course_grader.config import AUTOGRADE, FEEDBACK, FEEDBACK_EXPORTER, SANITIZE
+except ImportError as err:
+    # traitlets logs an exception in a config file and goes on with nbgrader's defaults,
+    # which would grade unsandboxed: stop instead (SystemExit is not caught).
+    raise SystemExit(
+        f"nbgrader_config.py: cannot import course_grader ({err}). Grade with the course's "
+        "environment: `make grade ASSIGNMENT=...`, or `make venv` and then "
+        "`.venv/bin/nbgrader ...`.") from None
 
 c.Autograde.sanitize_preprocessors = list(SANITIZE)
 # includes the tampering scan and the out-of-kernel re-check (VerifyGrades), which fail

@@ -397,7 +397,7 @@ def _class_round(k: Klass, pages, plan, expected, tests, max_score):
 
     teacher("nbgrader", "release_feedback", ASSIGNMENT)
     teacher("nbgrader", "export")
-    exported = _read_csv(k.course / "grades.csv")
+    exported = _read_csv(k.course / "grades" / "nbgrader_export.csv")
     assert {u: float(exported[u]["raw_score"]) for u in scores} == pytest.approx(expected), (
         exported)
 

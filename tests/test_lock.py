@@ -116,7 +116,8 @@ def test_lock_asks_for_nothing_the_input_dropped() -> None:
 
 
 def test_running_environment_is_the_lock() -> None:
-    """What .venv holds is exactly the lock (on this platform), plus lstm_ref itself."""
+    """What .venv holds is exactly the lock (on this platform), plus the course's own two
+    distributions (lstm_ref and course_grader, installed editable by `make`)."""
     if sys.prefix == sys.base_prefix:
         pytest.skip("not inside a virtual environment; `make test` runs this in .venv")
     env = {**environment("linux-x86_64-py311"),
@@ -130,7 +131,9 @@ def test_running_environment_is_the_lock() -> None:
     site = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
     have = {canonicalize_name(d.metadata["Name"]): Version(d.version)
             for d in metadata.distributions(path=site)}
-    have.pop("lstm-ref", None)
+    for own in ("lstm-ref", "course-grader"):
+        assert own in have, f"{own} is not installed in .venv; `make venv` installs it"
+        have.pop(own)
     wrong = {n: (str(have.get(n)), str(v)) for n, v in wanted.items() if have.get(n) != v}
     extra = sorted(set(have) - set(wanted))
     hint = "`make` rebuilds .venv from scratch whenever requirements.txt changes"
@@ -183,3 +186,29 @@ def test_lstm_ref_installs_on_its_own(tmp_path: Path) -> None:
     out = subprocess.run([clean, "-c", code], check=True, capture_output=True, text=True)
     names = set(ast.literal_eval(out.stdout))
     assert names - {"pip", "setuptools"} == {"lstm_ref", "numpy", "scipy"}, names
+
+
+def test_course_grader_is_its_own_package_with_the_locks_pins() -> None:
+    """course_grader declares what it imports, with the same pins as requirements.in (it
+    relies on these exact nbgrader/nbclient/nbconvert/jupyter_client releases), and the
+    environment imports it from the repository, from any folder."""
+    import tomllib
+    project = tomllib.loads((ROOT / "course_grader" / "pyproject.toml").read_text())
+    declared = {canonicalize_name(Requirement(d).name): Requirement(d)
+                for d in project["project"]["dependencies"]}
+    inputs = {canonicalize_name(r.name): r for r in INPUT}
+    for name in ("nbgrader", "nbclient", "nbconvert", "jupyter-client"):
+        assert str(declared[name].specifier) == str(inputs[name].specifier), (
+            f"{name}: course_grader/pyproject.toml says {declared[name].specifier}, "
+            f"requirements.in says {inputs[name].specifier}")
+    env = environment("linux-x86_64-py311")
+    missing = [str(r) for n, r in declared.items() if n != "lstm-ref"
+               and not any(p.name == n and p.applies(env)
+                           and r.specifier.contains(p.version, prereleases=True)
+                           for p in LOCK)]
+    assert not missing, f"course_grader needs what the lock does not give: {missing}"
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", "import course_grader; print(course_grader.__file__)"],
+                         cwd="/", capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()).parent == ROOT / "course_grader"
