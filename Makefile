@@ -58,7 +58,8 @@ $(STAMP): requirements.txt
 # lstm_ref itself (editable): only pyproject.toml changes call for a reinstall.
 EDITABLE := $(VENV)/.editable
 $(EDITABLE): $(STAMP) pyproject.toml course_grader/pyproject.toml
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e ./course_grader \
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet \
+	  --no-deps --no-build-isolation -e . -e ./course_grader \
 	  2>&1 | { grep -v -e "^WARNING: Location" || true; }
 	cd / && $(BIN)/python -c "import lstm_ref, course_grader"
 	@touch $@

@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -453,6 +454,20 @@ def test_refuses_to_grade_without_bubblewrap(tmp_path):
 
 
 # ---------------------------------------------------------------- small pieces
+def test_nbgrader_stops_when_it_cannot_load_the_grading_configuration(tmp_path):
+    """traitlets logs an exception in a config file and goes on with nbgrader's defaults
+    (unsandboxed Execute): nbgrader_config.py must stop nbgrader instead."""
+    shutil.copy(os.path.join(REPO, "nbgrader_config.py"), tmp_path)
+    code = ("import sys; sys.modules['course_grader'] = None\n"
+            "from nbgrader.apps.nbgraderapp import main\n"
+            "sys.argv = ['nbgrader', 'autograde', 'ch02_lstm_cell']; main()")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0, out.stdout[-2000:]
+    assert "cannot import course_grader" in out.stderr, out.stderr[-2000:]
+    assert not (tmp_path / "gradebook.db").exists()
+
+
 def test_nbgrader_config_grades_only_in_the_sandbox_and_fails_closed():
     """What plain `nbgrader autograde` and the formgrader load from nbgrader_config.py: the
     properties the grade relies on, read from the effective configuration, each resolved to

@@ -208,7 +208,7 @@ def test_course_grader_is_its_own_package_with_the_locks_pins() -> None:
                            for p in LOCK)]
     assert not missing, f"course_grader needs what the lock does not give: {missing}"
     import subprocess
-    out = subprocess.run([sys.executable, "-c", "import course_grader; print(course_grader.__file__)"],
-                         cwd="/", capture_output=True, text=True)
+    code = "import course_grader; print(course_grader.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()).parent == ROOT / "course_grader"
