@@ -181,6 +181,18 @@ def test_headings_announce_the_points_of_the_test_cells(name: str) -> None:
 
 # ---------------------------------------------------------------- released exercises
 @pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_released_exercise_says_how_to_hand_it_in(name: str) -> None:
+    """The first cell tells the learner how to submit, on the hub and without one, under the
+    file name the grader looks for."""
+    first = read(exercise_path(name)).cells[0]
+    assert first.cell_type == "markdown", f"{name}: the first cell is not the introduction"
+    text = first.source
+    assert "**Handing it in.**" in text, f"{name}: the introduction says nothing about handing in"
+    for needed in ("Assignment List", "**Submit**", f"`{name}.ipynb`", "make lab"):
+        assert needed in text, f"{name}: the hand-in note lacks {needed!r}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_released_exercise_hides_solutions_and_hidden_tests(name: str) -> None:
     source, released = read(solution_path(name)), read(exercise_path(name))
     text = exercise_path(name).read_text()
