@@ -367,3 +367,49 @@ def test_released_exercise_fails_validation_in_every_part(name: str) -> None:
     result = _validate(exercise_path(name))
     assert set(result) == {"failed"}, sorted(result)
     assert len(result["failed"]) == len(graded(read(exercise_path(name))))
+
+
+# ---------------------------------------------------------------- visible tests catch mistakes
+_GATES = "a = x @ kernel + h_prev @ recurrent_kernel + bias"
+LSTM_GATES_MISTAKES = {
+    "recurrent term left out": (_GATES, "a = x @ kernel + bias", "leaves out h_prev @ recurrent"),
+    "input term left out": (_GATES, "a = h_prev @ recurrent_kernel + bias",
+                            "leaves out x @ kernel"),
+    "bias left out": (_GATES, "a = x @ kernel + h_prev @ recurrent_kernel", "gate i"),
+    "blocks i and f swapped": ('"i": sigmoid(a[:, :H]), "f": sigmoid(a[:, H:2 * H])',
+                               '"f": sigmoid(a[:, :H]), "i": sigmoid(a[:, H:2 * H])', "gate i"),
+    "sigmoid for tanh": ('"g": np.tanh(a[:, 2 * H:3 * H])', '"g": sigmoid(a[:, 2 * H:3 * H])',
+                         "gate g"),
+}
+
+
+def _run_visible_until(name: str, part: str, edit: tuple[str, str] | None) -> str:
+    """Run the setup, solution and visible test cells of ``name`` in this process, up to and
+    including ``part``'s test cell, with ``edit`` applied to that part's solution; return
+    'pass' or the AssertionError message of ``part``'s visible test."""
+    scope: dict = {}
+    for cell in code_cells(read(solution_path(name))):
+        source = HIDDEN.sub("", cell.source)
+        if edit and meta(cell).get("grade_id") == part:
+            assert edit[0] in source, f"the mistake {edit[0]!r} no longer applies to {part}"
+            source = source.replace(*edit)
+        try:
+            exec(compile(source, meta(cell).get("grade_id", "cell"), "exec"), scope)
+        except AssertionError as err:
+            if meta(cell).get("grade_id") == f"{part}_tests":
+                return str(err)
+            raise
+        if meta(cell).get("grade_id") == f"{part}_tests":
+            return "pass"
+    raise AssertionError(f"no test cell {part}_tests in {name}")
+
+
+@pytest.mark.parametrize("mistake", sorted(LSTM_GATES_MISTAKES))
+def test_visible_lstm_gates_test_catches_the_usual_mistakes(mistake: str) -> None:
+    """Each usual mistake in ch02's lstm_gates fails already in Validate (its visible test),
+    with a message that names the gate or the term left out."""
+    assert _run_visible_until("ch02_lstm_cell", "lstm_gates", None) == "pass"
+    old, new, says = LSTM_GATES_MISTAKES[mistake]
+    message = _run_visible_until("ch02_lstm_cell", "lstm_gates", (old, new))
+    assert message != "pass", f"the visible test of lstm_gates passes with the {mistake}"
+    assert says in message, f"{mistake}: the message {message!r} does not say {says!r}"
