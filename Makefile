@@ -161,7 +161,7 @@ grade: $(EDITABLE)
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	      bubblewrap >/dev/null; \
 	  else echo "ERROR: grading needs bubblewrap: sudo apt-get install -y bubblewrap"; exit 1; fi
-	$(BIN)/python -m course_grader grade $(ASSIGNMENT) $(GRADE_ARGS)
+	$(BIN)/python -m course_grader grade $(ASSIGNMENT) $(if $(DASK),--dask $(DASK),) $(GRADE_ARGS)
 
 # JupyterLab refuses to run as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -18,6 +18,12 @@ except ImportError as _err:  # pragma: no cover - exercised by a subprocess test
 
 from .config import Settings
 
+# nbgrader runs `alembic` from PATH (a new gradebook) and Jupyter finds kernels through it:
+# this environment's bin/ first, also when called as .venv/bin/python -m course_grader
+_bin = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _bin:
+    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -32,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--only", default=None,
                    help="comma-separated student ids to (re)grade; the others keep "
                         "their last results")
+    g.add_argument("--dask", default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+                   metavar="ADDRESS",
+                   help="grade on the workers of this Dask scheduler (tcp://HOST:8786; "
+                        "default: $DASK_SCHEDULER_ADDRESS, else local worker processes)")
+    g.add_argument("--seed", type=int, default=None,
+                   help="seed of the re-check's inputs (default: a new one per student); "
+                        "the same seed gives the same reasons on every run")
     d = Settings()
     g.add_argument("--cell-timeout", type=int, default=d.cell_timeout,
                    help=f"seconds per cell before it is interrupted (default {d.cell_timeout})")
@@ -67,12 +80,13 @@ def main(argv: list[str] | None = None) -> int:
 
     student_seconds = args.student_timeout or (args.kernel_timeout + args.recheck_timeout + 90)
     settings = Settings(cell_timeout=args.cell_timeout, kernel_seconds=args.kernel_timeout,
-                        recheck_seconds=args.recheck_timeout, student_seconds=student_seconds)
+                        recheck_seconds=args.recheck_timeout, student_seconds=student_seconds,
+                        seed=args.seed)
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         grade_assignments(args.root, args.assignment, settings=settings,
-                          workers=args.workers, only=only)
+                          workers=args.workers, only=only, dask=args.dask)
     except SandboxUnavailable as err:
         print(f"ERROR: refusing to grade: {err}", file=sys.stderr)
         return 2

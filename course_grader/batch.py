@@ -31,7 +31,14 @@ from nbgrader.coursedir import CourseDirectory
 from . import report
 from .config import Settings, grading_config
 from .sandbox import check_sandbox
-from .worker import StudentResult, quick_status, remove_results, worker_main, write_result
+from .worker import (
+    StudentResult,
+    quick_status,
+    remove_results,
+    stage_submission,
+    worker_main,
+    write_result,
+)
 
 _BAD_ID = re.compile(r"[\s*?\[\]\\'\"]|^[.-]")
 
@@ -84,13 +91,18 @@ def grade_assignment(root: str, assignment: str, **kwargs) -> list[StudentResult
 
 def grade_assignments(root: str, assignments: list[str], *, settings: Settings | None = None,
                       workers: int | None = None, only: list[str] | None = None,
-                      echo=print) -> dict[str, list[StudentResult]]:
-    """Grade several assignments in one pool of workers; one report per assignment."""
+                      dask: str | None = None, echo=print) -> dict[str, list[StudentResult]]:
+    """Grade several assignments in one pool of workers; one report per assignment.
+
+    ``dask``: the address of a Dask scheduler (``tcp://host:8786``) whose workers grade
+    instead of local worker processes (:mod:`course_grader.remote`).
+    """
     t_start = time.monotonic()
     settings = settings or Settings()
     workers = workers or default_workers()
     root = os.path.abspath(root)
     check_sandbox()
+    client = _dask_client(dask) if dask else None  # an unreachable scheduler: say so first
     cfg = grading_config(root, settings)
     cd = CourseDirectory(config=cfg)
     submitted = cd.format_path(cd.submitted_directory, ".", ".")
@@ -160,9 +172,16 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
                 else:
                     jobs.append((plan, s))
         names = ", ".join(p.assignment for p in plans)
-        echo(f"Grading {names}: {len(jobs)} submission(s), {workers} at a time, sandboxed")
-        _run_workers(root, jobs, os.path.join(tmp, "submitted"), settings, workers, echo, cfg,
-                     several=len(plans) > 1)
+        if dask:
+            echo(f"Grading {names}: {len(jobs)} submission(s) on the Dask cluster at {dask}, "
+                 "sandboxed")
+            _run_dask(client, root, jobs, os.path.join(tmp, "submitted"), settings, echo, cfg,
+                      several=len(plans) > 1)
+        else:
+            echo(f"Grading {names}: {len(jobs)} submission(s), {workers} at a time, "
+                 "sandboxed")
+            _run_workers(root, jobs, os.path.join(tmp, "submitted"), settings, workers, echo,
+                         cfg, several=len(plans) > 1)
         os.makedirs(grades_dir, exist_ok=True)
         out = {}
         for plan in plans:
@@ -172,6 +191,8 @@ def grade_assignments(root: str, assignments: list[str], *, settings: Settings |
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         lock.close()
+        if client is not None:
+            client.close()
 
 
 def known_assignments(cd: CourseDirectory) -> list[str]:
@@ -229,6 +250,94 @@ def _kill(proc) -> None:
             pass
 
 
+def _failed_row(cfg, plan: _Plan, student: str, status: str, why: str,
+                seconds: float) -> StudentResult:
+    """The row of a student whose grading did not finish: 0, the status and the reason."""
+    res = StudentResult(student, status=status, reason=why, max_score=plan.max_score,
+                        parts={g: 0.0 for g in plan.part_max}, seconds=round(seconds, 2))
+    try:
+        remove_results(cfg, plan.assignment, student)
+    except Exception as err:
+        res.flags.append(f"cleanup failed: {err}")
+    write_result(plan.state_dir, res)
+    return res
+
+
+def _progress(plan: _Plan, res: StudentResult, done: int, total: int, several: bool,
+              echo) -> None:
+    plan.results[res.student_id] = res
+    who = f"{res.student_id}/{plan.assignment}" if several else res.student_id
+    line = f"[{done}/{total}] {who}: {res.score:g}/{res.max_score:g} ({res.seconds:.1f} s)"
+    if res.status != "graded":
+        line += f" {res.status.upper()}: {res.reason}"
+    echo(line)
+    sys.stdout.flush()
+
+
+def _dask_client(address: str):
+    from . import remote
+
+    try:
+        return remote.connect(address)
+    except RuntimeError as err:
+        raise GradingError(str(err)) from None
+
+
+def _run_dask(client, root, jobs, staging, settings, echo, cfg, several) -> None:
+    """Grade ``jobs`` on a Dask cluster; write each result here as it comes back."""
+    from distributed import as_completed
+
+    from . import remote
+
+    cd = CourseDirectory(config=cfg)
+    n = len(client.scheduler_info().get("workers", {}))
+    echo(f"  {n} Dask worker(s) connected")
+    [course] = client.scatter([remote.course_snapshot(root)], broadcast=True)
+    futures = {}
+    for plan, student in jobs:
+        src = cd.format_path(cd.submitted_directory, student, plan.assignment)
+        dest = os.path.join(staging, plan.assignment, student)
+        info = stage_submission(src, dest, plan.assignment)
+        job = {"assignment": plan.assignment, "student": student,
+               "files": remote.read_tree(dest), "settings": asdict(settings)}
+        shutil.rmtree(dest, ignore_errors=True)
+        try:
+            os.remove(os.path.join(plan.state_dir, f"{student}.json"))
+        except FileNotFoundError:
+            pass
+        fut = client.submit(remote.grade_job, job, course, pure=False,
+                            key=f"grade-{plan.assignment}-{student}-{os.urandom(4).hex()}")
+        futures[fut] = (plan, student, info, time.monotonic())
+    for done, fut in enumerate(as_completed(list(futures), loop=client.loop), 1):
+        plan, student, info, started = futures.pop(fut)
+        try:
+            out = fut.result()
+            why = ""
+        except Exception as err:  # e.g. KilledWorker: its workers kept dying
+            out, why = None, f"the Dask task failed ({type(err).__name__}: {str(err)[:200]})"
+        if out and out.get("result"):
+            out["assignment"] = plan.assignment
+            try:
+                remote.apply_result(cfg, plan.state_dir, out)
+                res = _load(plan.state_dir, student)
+            except Exception as err:
+                res, why = None, f"writing the results failed ({type(err).__name__}: {err})"
+        else:
+            res = None
+        if res is None:
+            timed_out = bool(out and out.get("timed_out"))
+            why = why or (f"grading stopped after {settings.student_seconds} s (time limit)"
+                          if timed_out else "the grading process on the Dask worker died "
+                          f"(exit {out and out.get('exit')})")
+            res = _failed_row(cfg, plan, student, "timeout" if timed_out else "failed",
+                              why, time.monotonic() - started)
+        elif info["dropped"]:
+            res.flags.insert(0, "dropped files: " + ", ".join(info["dropped"][:10]))
+            write_result(plan.state_dir, res)
+        _progress(plan, res, done, len(jobs), several, echo)
+        fut.release()
+
+
 def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -> None:
     ctx = _context()
     pending = deque(jobs)
@@ -243,22 +352,9 @@ def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -
         if res is None:
             why = (f"grading stopped after {settings.student_seconds} s (time limit)"
                    if timed_out else f"the grading process died (exit {proc.exitcode})")
-            res = StudentResult(student, status="timeout" if timed_out else "failed",
-                                reason=why, max_score=plan.max_score,
-                                parts={g: 0.0 for g in plan.part_max},
-                                seconds=round(time.monotonic() - started, 2))
-            try:
-                remove_results(cfg, plan.assignment, student)
-            except Exception as err:
-                res.flags.append(f"cleanup failed: {err}")
-            write_result(plan.state_dir, res)
-        plan.results[student] = res
-        who = f"{student}/{plan.assignment}" if several else student
-        line = f"[{done}/{total}] {who}: {res.score:g}/{res.max_score:g} ({res.seconds:.1f} s)"
-        if res.status != "graded":
-            line += f" {res.status.upper()}: {res.reason}"
-        echo(line)
-        sys.stdout.flush()
+            res = _failed_row(cfg, plan, student, "timeout" if timed_out else "failed", why,
+                              time.monotonic() - started)
+        _progress(plan, res, done, total, several, echo)
 
     try:
         while pending or running:

@@ -241,15 +241,19 @@ def _set_readonly(path: str, readonly: bool) -> None:
         pass
 
 
-def remove_results(root_cfg, assignment: str, student: str) -> None:
-    """Forget a student's earlier results for ``assignment`` (DB, autograded, feedback)."""
+def remove_results(root_cfg, assignment: str, student: str, gradebook: bool = True) -> None:
+    """Forget a student's earlier results for ``assignment`` (DB, autograded, feedback).
+
+    With ``gradebook=False`` only the two folders go (the gradebook keeps its entries).
+    """
     cd = CourseDirectory(config=root_cfg)
-    with Gradebook(cd.db_url, cd.course_id) as gb:
-        gb.update_or_create_student(student)
-        try:
-            gb.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
+    if gradebook:
+        with Gradebook(cd.db_url, cd.course_id) as gb:
+            gb.update_or_create_student(student)
+            try:
+                gb.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
     for step in (cd.autograded_directory, cd.feedback_directory):
         path = cd.format_path(step, student, assignment)
         if os.path.isdir(path):
@@ -417,7 +421,8 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     res.reason = "; ".join(f"{', '.join(gs)}: {msg}" for msg, gs in groups.items())[:2000]
 
 
-def check_submission(config, nb, resources, recheck_seconds: int, cell_seconds: int) -> dict:
+def check_submission(config, nb, resources, recheck_seconds: int, cell_seconds: int,
+                     seed: int | None = None) -> dict:
     """What nbgrader's autograde cannot see: tampering and the out-of-kernel re-check.
 
     Scans the learner's cells of the submitted notebook, re-checks the parts of
@@ -443,7 +448,7 @@ def check_submission(config, nb, resources, recheck_seconds: int, cell_seconds: 
     workdir = (resources.get("metadata") or {}).get("path") or ""
     files = submission_files(workdir, submitted_dir)
     rc = recheck(assignment, nb, files=files, limits=Limits(seconds=recheck_seconds),
-                 cell_seconds=cell_seconds, student=student)
+                 cell_seconds=cell_seconds, student=student, seed=seed)
     tamper = sorted(set(tamper) | {f"rebinds {t}" for t in rc.tampered})
     if tamper:
         flags.append("tampering: " + ", ".join(tamper[:8]))
@@ -492,12 +497,15 @@ class VerifyGrades(NbGraderPreprocessor):
     recheck_seconds = Integer(90, help="Time limit of the out-of-kernel re-check.").tag(
         config=True)
     cell_seconds = Integer(120, help="Time limit of one cell in the re-check.").tag(config=True)
+    seed = Integer(None, allow_none=True,
+                   help="Seed of the re-check's inputs (None: a new one per student).").tag(
+        config=True)
 
     def preprocess(self, nb, resources):
         grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if utils.is_grade(c)]
         try:
             verdict = check_submission(self.config, nb, resources, self.recheck_seconds,
-                                       self.cell_seconds)
+                                       self.cell_seconds, self.seed)
             verdict.update(status="graded", reason="")
             _fail_cells(nb, {**verdict["manual"], **verdict["failures"]})
         except Exception as err:

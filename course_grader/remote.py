@@ -1,0 +1,270 @@
+"""Grading one student as a function of plain data, for a Dask cluster.
+
+``python -m course_grader grade <assignment> --dask tcp://HOST:8786`` (or with
+``DASK_SCHEDULER_ADDRESS`` set) sends each student to a worker of a ``dask.distributed``
+cluster as :func:`grade_job` ``(job, course) -> dict``:
+
+- in: the assignment, the student id, the submission's files as bytes (already staged by
+  the instructor's machine: no link, no hidden or oversized file), the limits and the
+  seed, and ``course`` (sent once to every worker): the course's ``nbgrader_config.py``
+  and a snapshot of its gradebook holding the assignment's cells and points;
+- out: the :class:`~course_grader.worker.StudentResult` as a dict, the autograded
+  notebook folder and the feedback folder as bytes, the log, and the student's gradebook
+  entries (auto scores, manual-grading flags, late penalty).
+
+A worker builds a private course in a scratch folder from that, grades it with
+:func:`course_grader.worker.grade_student` (the same function the local worker processes
+run: sandboxed kernel, out-of-kernel re-check, nbgrader's feedback), in a child process
+killed with its kernel at the student's time limit, and deletes the folder. Workers need
+only the course environment and bubblewrap; they never see the real gradebook or the
+other students' files. The instructor's machine alone writes the gradebook,
+``autograded/``, ``feedback/`` and ``grades/`` (:func:`apply_result`), once per student:
+a worker that dies has its students graded again by another one (Dask reschedules them),
+and a student whose task fails gets a row that says so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import warnings
+from dataclasses import asdict
+from datetime import datetime
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.exc import SAWarning
+
+from .config import Settings, db_path, grading_config, load_course_config
+from .worker import StudentResult, remove_results, write_result
+
+ENV_ADDRESS = "DASK_SCHEDULER_ADDRESS"
+
+
+# ------------------------------------------------------------------ bytes in, bytes out
+def read_tree(path: str) -> dict[str, bytes]:
+    """Every regular file under ``path`` as ``{relative path: bytes}`` (links skipped)."""
+    out = {}
+    if not os.path.isdir(path):
+        return out
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            full = os.path.join(dirpath, name)
+            if os.path.isfile(full) and not os.path.islink(full):
+                with open(full, "rb") as f:
+                    out[os.path.relpath(full, path)] = f.read()
+    return out
+
+
+def write_tree(path: str, files: dict[str, bytes]) -> None:
+    """Write ``{relative path: bytes}`` under ``path``; refuses paths that leave it."""
+    base = os.path.realpath(path)
+    for rel, data in files.items():
+        target = os.path.realpath(os.path.join(base, rel))
+        if os.path.isabs(rel) or not target.startswith(base + os.sep):
+            raise ValueError(f"refusing to write {rel!r} outside {path}")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(data)
+
+
+def course_snapshot(root: str) -> dict[str, bytes]:
+    """What every worker needs of the course: its nbgrader_config.py and gradebook.
+
+    The gradebook is copied with SQLite's backup API (a consistent copy even while
+    another process holds it open).
+    """
+    cfg = load_course_config(root)
+    db = db_path(root, cfg)
+    rel = os.path.relpath(db, root)
+    if rel.startswith(".."):
+        raise ValueError(f"the gradebook {db} is outside the course folder {root}: grading on "
+                         "a Dask cluster needs it inside (db_url = 'sqlite:///gradebook.db')")
+    out = {}
+    conf = os.path.join(root, "nbgrader_config.py")
+    if os.path.exists(conf):
+        with open(conf, "rb") as f:
+            out["nbgrader_config.py"] = f.read()
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = os.path.join(tmp, "gradebook.db")
+        src = sqlite3.connect(db)
+        dst = sqlite3.connect(copy)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        with open(copy, "rb") as f:
+            out[rel] = f.read()
+    return out
+
+
+# ------------------------------------------------------------------ the worker's side
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def grade_job(job: dict, course: dict[str, bytes]) -> dict:
+    """Grade one student from plain data; return plain data (see the module docstring).
+
+    Parameters
+    ----------
+    job : dict
+        ``assignment``, ``student``, ``files`` ({relative path: bytes} of the staged
+        submission folder) and ``settings`` (the fields of :class:`Settings`).
+    course : dict
+        :func:`course_snapshot` of the instructor's course.
+
+    Returns
+    -------
+    dict
+        ``result`` (StudentResult fields), ``autograded`` and ``feedback`` ({relative
+        path: bytes}), ``log`` (str) and ``gradebook`` (:func:`gradebook_entries`, or
+        None when nbgrader recorded no submission).
+    """
+    a, s = job["assignment"], job["student"]
+    settings = Settings(**job["settings"])
+    with tempfile.TemporaryDirectory(prefix="lstm-grade-") as root:
+        write_tree(root, course)
+        cfg = grading_config(root, settings)
+        if not db_path(root, cfg).startswith(root + os.sep):
+            raise ValueError("the course's gradebook must be inside the course folder")
+        cd = CourseDirectory(config=cfg)
+        write_tree(cd.format_path(cd.submitted_directory, s, a), job["files"])
+        state_dir = os.path.join(root, "grades", ".state", a)
+        os.makedirs(state_dir)
+        cmd = [sys.executable, "-m", "course_grader.remote", root, a, s,
+               os.path.join(root, ".staging"), state_dir, json.dumps(asdict(settings))]
+        env = dict(os.environ)  # nbgrader runs `alembic` from PATH: this environment's first
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                                env=env)
+        timed_out = False
+        try:
+            proc.wait(timeout=settings.student_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        for sig_target in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
+            try:  # the child's process group: its kernel and the sandbox go with it
+                sig_target()
+            except OSError:
+                pass
+        proc.wait()
+        result = None
+        if not timed_out:
+            try:
+                with open(os.path.join(state_dir, f"{s}.json"), encoding="utf-8") as f:
+                    result = json.load(f)
+            except (OSError, ValueError):
+                result = None
+        log = b""
+        try:
+            with open(os.path.join(state_dir, "logs", f"{s}.log"), "rb") as f:
+                log = f.read()[-2_000_000:]
+        except OSError:
+            pass
+        return {
+            "result": result,
+            "timed_out": timed_out,
+            "exit": proc.returncode,
+            "worker": os.uname().nodename,
+            "autograded": read_tree(cd.format_path(cd.autograded_directory, s, a)),
+            "feedback": read_tree(cd.format_path(cd.feedback_directory, s, a)),
+            "log": log.decode("utf-8", "replace"),
+            "gradebook": gradebook_entries(cd.db_url, a, s) if result else None,
+        }
+
+
+def gradebook_entries(db_url: str, assignment: str, student: str) -> dict | None:
+    """What nbgrader's autograde recorded for one submission, as plain data."""
+    with Gradebook(db_url) as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        return {
+            "timestamp": sub.timestamp.isoformat() if sub.timestamp else None,
+            "notebooks": {
+                n.name: {
+                    "late_submission_penalty": n.late_submission_penalty,
+                    "grades": {g.name: {"auto_score": g.auto_score,
+                                        "needs_manual_grade": g.needs_manual_grade}
+                               for g in n.grades},
+                    "comments": {c.name: {"auto_comment": c.auto_comment}
+                                 for c in n.comments},
+                } for n in sub.notebooks},
+        }
+
+
+# ------------------------------------------------------------------ the instructor's side
+def apply_result(root_cfg, state_dir: str, out: dict) -> None:
+    """Write one student's returned grading into the course (gradebook, folders, state).
+
+    Autograde's own fields (auto scores, the manual-grading flags, the late penalty, the
+    submission time) are written through nbgrader's Gradebook API; manual grades entered
+    in the formgrader stay as they are.
+    """
+    res = StudentResult(**out["result"])
+    a = out["assignment"]
+    s = res.student_id
+    cd = CourseDirectory(config=root_cfg)
+    entries = out.get("gradebook")
+    remove_results(root_cfg, a, s, gradebook=entries is None)
+    if entries is not None:
+        with Gradebook(cd.db_url, cd.course_id) as gb, warnings.catch_warnings():
+            # nbgrader's own add_submission trips SQLAlchemy's autoflush warning
+            warnings.simplefilter("ignore", SAWarning)
+            gb.update_or_create_student(s)
+            ts = entries["timestamp"]
+            gb.update_or_create_submission(
+                a, s, timestamp=datetime.fromisoformat(ts) if ts else None)
+            for nb_name, n in entries["notebooks"].items():
+                snb = gb.find_submission_notebook(nb_name, a, s)
+                snb.late_submission_penalty = n["late_submission_penalty"]
+                for name, g in n["grades"].items():
+                    grade = gb.find_grade(name, nb_name, a, s)
+                    grade.auto_score = g["auto_score"]
+                    grade.needs_manual_grade = g["needs_manual_grade"]
+                for name, c in n["comments"].items():
+                    gb.find_comment(name, nb_name, a, s).auto_comment = c["auto_comment"]
+            gb.db.commit()
+        write_tree(cd.format_path(cd.autograded_directory, s, a), out["autograded"])
+        write_tree(cd.format_path(cd.feedback_directory, s, a), out["feedback"])
+    os.makedirs(os.path.join(state_dir, "logs"), exist_ok=True)
+    with open(os.path.join(state_dir, "logs", f"{s}.log"), "w", encoding="utf-8") as f:
+        f.write(out.get("log") or "")
+    write_result(state_dir, res)
+
+
+def connect(address: str):
+    """A ``distributed.Client`` of the scheduler at ``address``, or a clear error."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise RuntimeError(f"no Dask scheduler answers at {address} ({err}); start one "
+                           "with `.venv/bin/dask scheduler` and workers with "
+                           f"`.venv/bin/dask worker {address} --nthreads 1`") from None
+
+
+def main(argv: list[str]) -> None:
+    """The child process of :func:`grade_job` (``python -m course_grader.remote``)."""
+    from .worker import worker_main
+
+    root, a, s, staging, state_dir, settings = argv
+    worker_main(root, a, s, staging, state_dir, Settings(**json.loads(settings)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
