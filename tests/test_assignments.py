@@ -413,3 +413,54 @@ def test_visible_lstm_gates_test_catches_the_usual_mistakes(mistake: str) -> Non
     message = _run_visible_until("ch02_lstm_cell", "lstm_gates", (old, new))
     assert message != "pass", f"the visible test of lstm_gates passes with the {mistake}"
     assert says in message, f"{mistake}: the message {message!r} does not say {says!r}"
+
+
+# The usual mistakes in the other step functions: each must already fail Validate (the
+# visible test), at the function's output, saying on which example.
+STEP_MISTAKES = {
+    ("ch01_vanishing_gradients", "rnn_step"): {
+        "recurrent term left out": ("x @ kernel + h_prev @ recurrent_kernel + bias",
+                                    "x @ kernel + bias"),
+        "bias left out": ("x @ kernel + h_prev @ recurrent_kernel + bias",
+                          "x @ kernel + h_prev @ recurrent_kernel"),
+        "recurrent kernel transposed": ("h_prev @ recurrent_kernel + bias",
+                                        "h_prev @ recurrent_kernel.T + bias"),
+        "sigmoid for tanh": ("np.tanh(x @ kernel", "sigmoid(x @ kernel"),
+    },
+    ("ch02_lstm_cell", "lstm_cell"): {
+        "x first in the concatenation": ("np.concatenate([h_prev, x])",
+                                         "np.concatenate([x, h_prev])"),
+        "h = o * c": ("h = o * np.tanh(c)", "h = o * c"),
+        "input gate left out": ("c = f * c_prev + i * g", "c = f * c_prev + g"),
+        "f and i weights swapped": ('f = sigmoid(weights["Wf"] @ hx + weights["bf"])',
+                                    'f = sigmoid(weights["Wi"] @ hx + weights["bi"])'),
+    },
+    ("ch02_lstm_cell", "lstm_step"): {
+        "h = o * c": ('h = gates["o"] * np.tanh(c)', 'h = gates["o"] * c'),
+        "input gate left out": ('c = gates["f"] * c_prev + gates["i"] * gates["g"]',
+                                'c = gates["f"] * c_prev + gates["g"]'),
+        "(c, h) returned for (h, c)": ("return h, c", "return c, h"),
+    },
+    ("ch06_gru", "gru_step"): {
+        "z and 1 - z swapped": ("return z * h_prev + (1.0 - z) * cand",
+                                "return (1.0 - z) * h_prev + z * cand"),
+        "reset gate outside the product's bias": ("r * ah[:, 2 * H:]",
+                                                  "r * (ah[:, 2 * H:] - bias[1][2 * H:]) "
+                                                  "+ bias[1][2 * H:]"),
+        "blocks z and r swapped": ("z = sigmoid(ax[:, :H] + ah[:, :H])",
+                                   "z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])"),
+        "bias rows swapped": ("ax = x @ kernel + bias[0]", "ax = x @ kernel + bias[1]"),
+    },
+}
+
+
+@pytest.mark.parametrize(("name", "part", "mistake"), [
+    (name, part, m) for (name, part), ms in STEP_MISTAKES.items() for m in sorted(ms)])
+def test_visible_step_tests_catch_the_usual_mistakes(name: str, part: str, mistake: str) -> None:
+    """rnn_step, lstm_cell, lstm_step and gru_step: each usual mistake fails Validate, and the
+    message names the function's output and the example it failed on."""
+    assert _run_visible_until(name, part, None) == "pass"
+    message = _run_visible_until(name, part, STEP_MISTAKES[(name, part)][mistake])
+    assert message != "pass", f"the visible test of {part} passes with the {mistake}"
+    assert message.startswith(f"{part}"), message
+    assert any(w in message for w in ("example", "with ", "on ")), message
