@@ -116,6 +116,7 @@ def grading_config(root: str, settings: Settings, *, submitted: str | None = Non
     cfg.SandboxedExecute.timeout = settings.cell_timeout
     cfg.SandboxedExecute.kernel_seconds = settings.kernel_seconds
     cfg.SandboxedExecute.iopub_timeout = 10
+    cfg.SandboxedExecute.shutdown_kernel = "immediate"  # a disposable kernel: no 1 s wait
     cfg.SandboxedExecute.startup_timeout = 120
     cfg.HTMLExporter.sanitize_html = True
     return cfg
