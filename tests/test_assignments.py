@@ -133,6 +133,29 @@ def test_solution_metadata(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_hints_are_opened_on_purpose(name: str) -> None:
+    """The task, the shapes and an example stay in each function's docstring; the
+    step-by-step approach and the hints sit in a collapsed <details> block just before it,
+    so a learner who wants to try first does not read the recipe by accident."""
+    nb = read(exercise_path(name))
+    for k, cell in enumerate(nb.cells):
+        if not (cell.cell_type == "code" and meta(cell).get("solution")):
+            continue
+        gid = meta(cell)["grade_id"]
+        assert "TODO" in cell.source, f"{gid}: the docstring states no task"
+        assert "Example" in cell.source, f"{gid}: the docstring gives no example"
+        for section in ("Approach:", "Hint:"):
+            assert section not in cell.source, f"{gid}: the docstring still has {section!r}"
+        before = nb.cells[k - 1]
+        assert before.cell_type == "markdown", f"{gid}: no hints cell before the function"
+        text = before.source.strip()
+        assert text.startswith("<details>"), f"{gid}: the hints are not collapsed (<details>)"
+        assert text.endswith("</details>"), f"{gid}: the <details> block is not closed"
+        assert "<summary>" in text, f"{gid}: the hints have no title"
+        assert "**Approach**" in text, f"{gid}: the hints have no approach"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_test_cells_have_a_docstring_visible_checks_and_hidden_tests(name: str) -> None:
     for cell in graded(read(solution_path(name))):
         gid = meta(cell)["grade_id"]
