@@ -133,6 +133,18 @@ def test_solution_metadata(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_checker_helpers_are_out_of_the_way(name: str) -> None:
+    """The setup cell (imports and ~90 lines of checkers) is collapsed in the release, and
+    the notebook's first cell says what it holds and how to open it."""
+    nb = read(exercise_path(name))
+    setup = [c for c in nb.cells if meta(c).get("grade_id") == "setup"]
+    assert len(setup) == 1, "one setup cell"
+    assert setup[0].metadata.get("jupyter", {}).get("source_hidden") is True, (
+        "the setup cell is not collapsed (metadata jupyter.source_hidden)")
+    assert "**setup**, is collapsed" in nb.cells[0].source, "the first cell does not say so"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_hints_are_opened_on_purpose(name: str) -> None:
     """The task, the shapes and an example stay in each function's docstring; the
     step-by-step approach and the hints sit in a collapsed <details> block just before it,
