@@ -278,14 +278,20 @@ def _dask_client(address: str):
     from . import remote
 
     try:
-        return remote.connect(address)
+        client = remote.connect(address)
     except RuntimeError as err:
         raise GradingError(str(err)) from None
+    if not client.scheduler_info().get("workers"):
+        client.close()
+        raise GradingError(f"the Dask scheduler at {address} has no workers: start them with "
+                           f"`.venv/bin/dask worker {address} --nthreads 1` on the grading "
+                           "machines (earlier results in grades/ are left as they were)")
+    return client
 
 
 def _run_dask(client, root, jobs, staging, settings, echo, cfg, several) -> None:
     """Grade ``jobs`` on a Dask cluster; write each result here as it comes back."""
-    from distributed import as_completed
+    from distributed import wait
 
     from . import remote
 
@@ -308,35 +314,59 @@ def _run_dask(client, root, jobs, staging, settings, echo, cfg, several) -> None
         fut = client.submit(remote.grade_job, job, course, pure=False,
                             key=f"grade-{plan.assignment}-{student}-{os.urandom(4).hex()}")
         futures[fut] = (plan, student, info, time.monotonic())
-    for done, fut in enumerate(as_completed(list(futures), loop=client.loop), 1):
-        plan, student, info, started = futures.pop(fut)
+    # a cluster that stops answering (scheduler gone, no worker left) must not hang the
+    # run: when no student comes back for twice a student's time limit (+ 1 min), the
+    # remaining ones get a row saying so
+    stall = 2 * settings.student_seconds + 60
+    pending, done = list(futures), 0
+    while pending:
         try:
-            out = fut.result()
-            why = ""
-        except Exception as err:  # e.g. KilledWorker: its workers kept dying
-            out, why = None, f"the Dask task failed ({type(err).__name__}: {str(err)[:200]})"
-        if out and out.get("result"):
-            out["assignment"] = plan.assignment
-            try:
-                remote.apply_result(cfg, plan.state_dir, out)
-                res = _load(plan.state_dir, student)
-            except Exception as err:
-                res, why = None, f"writing the results failed ({type(err).__name__}: {err})"
-        else:
-            res = None
-        if res is None:
-            timed_out = bool(out and out.get("timed_out"))
-            why = why or (f"grading stopped after {settings.student_seconds} s (time limit)"
-                          if timed_out else "the grading process on the Dask worker died "
-                          f"(exit {out and out.get('exit')})")
-            res = _failed_row(cfg, plan, student, "timeout" if timed_out else "failed",
-                              why, time.monotonic() - started)
-        elif info["dropped"]:
-            res.flags.insert(0, "dropped files: " + ", ".join(info["dropped"][:10]))
-            write_result(plan.state_dir, res)
-        _progress(plan, res, done, len(jobs), several, echo)
-        fut.release()
+            finished, not_done = wait(pending, timeout=stall, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            for fut in pending:
+                plan, student, _info, started = futures.pop(fut)
+                done += 1
+                fut.cancel()
+                res = _failed_row(cfg, plan, student, "failed", f"no Dask worker finished a "
+                                  f"student for {stall} s (are the workers alive?)",
+                                  time.monotonic() - started)
+                _progress(plan, res, done, len(jobs), several, echo)
+            break
+        for fut in finished:
+            done += 1
+            _collect_dask(fut, futures.pop(fut), done, len(jobs), cfg, settings, several, echo)
+        pending = list(not_done)
 
+def _collect_dask(fut, entry, done, total, cfg, settings, several, echo) -> None:
+    """Write one finished (or failed) Dask task's student into the course."""
+    from . import remote
+
+    plan, student, info, started = entry
+    try:
+        out = fut.result()
+        why = ""
+    except Exception as err:  # e.g. KilledWorker: its workers kept dying
+        out, why = None, f"the Dask task failed ({type(err).__name__}: {str(err)[:200]})"
+    res = None
+    if out and out.get("result"):
+        out["assignment"] = plan.assignment
+        try:
+            remote.apply_result(cfg, plan.state_dir, out)
+            res = _load(plan.state_dir, student)
+        except Exception as err:
+            why = f"writing the results failed ({type(err).__name__}: {err})"
+    if res is None:
+        timed_out = bool(out and out.get("timed_out"))
+        why = why or (f"grading stopped after {settings.student_seconds} s (time limit)"
+                      if timed_out else "the grading process on the Dask worker died "
+                      f"(exit {out and out.get('exit')})")
+        res = _failed_row(cfg, plan, student, "timeout" if timed_out else "failed", why,
+                          time.monotonic() - started)
+    elif info["dropped"]:
+        res.flags.insert(0, "dropped files: " + ", ".join(info["dropped"][:10]))
+        write_result(plan.state_dir, res)
+    _progress(plan, res, done, total, several, echo)
+    fut.release()
 
 def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -> None:
     ctx = _context()

@@ -158,6 +158,29 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     assert "dask worker" in out
 
 
+def test_a_scheduler_without_workers_is_a_clear_error(tmp_path):
+    """Nothing is graded (and nothing earlier overwritten) when no worker could grade."""
+    classroom.make_course(str(tmp_path), [A])
+    classroom.submit(str(tmp_path), "alice", A, classroom.read(str(tmp_path), "exercises", A))
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    log = os.path.join(tmp_path, "scheduler.log")
+    with open(log, "w") as f:
+        sched = subprocess.Popen([os.path.join(BIN, "dask"), "scheduler", "--host", "127.0.0.1",
+                                  "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+                                 stdout=f, stderr=subprocess.STDOUT, env=_env(), cwd=tmp_path)
+    try:
+        _wait_for(log, "Scheduler at", sched)
+        p = _grade(tmp_path, [A], "--dask", address)
+        out = p.communicate(timeout=120)[0]
+        p.stdout.close()
+    finally:
+        sched.kill()
+        sched.wait(10)
+    assert p.returncode == 2, out[-2000:]
+    assert f"the Dask scheduler at {address} has no workers" in out
+    assert not (tmp_path / "grades" / f"{A}.csv").exists()
+
+
 def test_returned_files_cannot_leave_their_folder(tmp_path):
     from course_grader.remote import read_tree, write_tree
 
