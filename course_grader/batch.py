@@ -321,7 +321,9 @@ def _run_dask(client, root, jobs, staging, settings, echo, cfg, several) -> None
     pending, done = list(futures), 0
     while pending:
         try:
-            finished, not_done = wait(pending, timeout=stall, return_when="FIRST_COMPLETED")
+            with client.as_current():  # distributed.wait finds its client this way
+                finished, not_done = wait(pending, timeout=stall,
+                                          return_when="FIRST_COMPLETED")
         except TimeoutError:
             for fut in pending:
                 plan, student, _info, started = futures.pop(fut)
