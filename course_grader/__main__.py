@@ -16,13 +16,9 @@ except ImportError as _err:  # pragma: no cover - exercised by a subprocess test
              f"the course's environment, {os.path.relpath(_venv)} -m course_grader ... "
              "(`make` builds .venv), or use `make grade ASSIGNMENT=<name>`.")
 
-from .config import Settings
+from .config import Settings, venv_bin_first
 
-# nbgrader runs `alembic` from PATH (a new gradebook) and Jupyter finds kernels through it:
-# this environment's bin/ first, also when called as .venv/bin/python -m course_grader
-_bin = os.path.dirname(sys.executable)
-if os.environ.get("PATH", "").split(os.pathsep)[0] != _bin:
-    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+venv_bin_first()
 
 
 def main(argv: list[str] | None = None) -> int:

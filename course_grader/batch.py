@@ -17,7 +17,6 @@ import multiprocessing.connection
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from nbgrader.coursedir import CourseDirectory
 
 from . import report
 from .config import Settings, grading_config
-from .sandbox import check_sandbox
+from .sandbox import check_sandbox, kill_group
 from .worker import (
     StudentResult,
     quick_status,
@@ -242,14 +241,6 @@ def _context():
     return ctx
 
 
-def _kill(proc) -> None:
-    for fn in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
-        try:
-            fn()
-        except (ProcessLookupError, PermissionError, OSError):
-            pass
-
-
 def _failed_row(cfg, plan: _Plan, student: str, status: str, why: str,
                 seconds: float) -> StudentResult:
     """The row of a student whose grading did not finish: 0, the status and the reason."""
@@ -339,6 +330,7 @@ def _run_dask(client, root, jobs, staging, settings, echo, cfg, several) -> None
             _collect_dask(fut, futures.pop(fut), done, len(jobs), cfg, settings, several, echo)
         pending = list(not_done)
 
+
 def _collect_dask(fut, entry, done, total, cfg, settings, several, echo) -> None:
     """Write one finished (or failed) Dask task's student into the course."""
     from . import remote
@@ -352,9 +344,11 @@ def _collect_dask(fut, entry, done, total, cfg, settings, several, echo) -> None
     res = None
     if out and out.get("result"):
         out["assignment"] = plan.assignment
+        if info["dropped"]:  # staged here, so the worker saw nothing to drop
+            out["result"]["flags"].insert(0, "dropped files: "
+                                          + ", ".join(info["dropped"][:10]))
         try:
-            remote.apply_result(cfg, plan.state_dir, out)
-            res = _load(plan.state_dir, student)
+            res = remote.apply_result(cfg, plan.state_dir, out)
         except Exception as err:
             why = f"writing the results failed ({type(err).__name__}: {err})"
     if res is None:
@@ -364,11 +358,9 @@ def _collect_dask(fut, entry, done, total, cfg, settings, several, echo) -> None
                       f"(exit {out and out.get('exit')})")
         res = _failed_row(cfg, plan, student, "timeout" if timed_out else "failed", why,
                           time.monotonic() - started)
-    elif info["dropped"]:
-        res.flags.insert(0, "dropped files: " + ", ".join(info["dropped"][:10]))
-        write_result(plan.state_dir, res)
     _progress(plan, res, done, total, several, echo)
     fut.release()
+
 
 def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -> None:
     ctx = _context()
@@ -409,13 +401,13 @@ def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -
                     del running[key]
                     finish(plan, key[1], proc, started, False)
                 elif time.monotonic() - started > settings.student_seconds:
-                    _kill(proc)
+                    kill_group(proc)
                     proc.join(10)
                     del running[key]
                     finish(plan, key[1], proc, started, True)
     finally:
         for _plan, proc, _started in running.values():
-            _kill(proc)
+            kill_group(proc)
 
 
 def results_as_dicts(rows: list[StudentResult]) -> list[dict]:

@@ -9,6 +9,7 @@ or the feedback sanitiser off.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from traitlets.config import Config
@@ -52,6 +53,15 @@ class Settings:
     recheck_seconds: int = 90     # the out-of-kernel re-check
     student_seconds: int = 480    # everything for one student (then the worker is killed)
     seed: int | None = None       # the re-check's inputs (None: drawn anew for each student)
+
+
+def venv_bin_first() -> None:
+    """Put this Python's ``bin/`` first on PATH (nbgrader runs ``alembic`` from PATH for a
+    new gradebook, and Jupyter finds kernels through it), also when the grader is started
+    as ``.venv/bin/python -m course_grader`` without an activated environment."""
+    here = os.path.dirname(sys.executable)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != here:
+        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
 
 
 def _class(path: str):

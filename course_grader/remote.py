@@ -25,10 +25,8 @@ and a student whose task fails gets a row that says so.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -41,10 +39,9 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 
-from .config import Settings, db_path, grading_config, load_course_config
+from .config import Settings, db_path, grading_config, load_course_config, venv_bin_first
+from .sandbox import die_with_parent, kill_group
 from .worker import StudentResult, remove_results, write_result
-
-ENV_ADDRESS = "DASK_SCHEDULER_ADDRESS"
 
 
 # ------------------------------------------------------------------ bytes in, bytes out
@@ -106,13 +103,6 @@ def course_snapshot(root: str) -> dict[str, bytes]:
 
 
 # ------------------------------------------------------------------ the worker's side
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 def grade_job(job: dict, course: dict[str, bytes]) -> dict:
     """Grade one student from plain data; return plain data (see the module docstring).
 
@@ -144,21 +134,14 @@ def grade_job(job: dict, course: dict[str, bytes]) -> dict:
         os.makedirs(state_dir)
         cmd = [sys.executable, "-m", "course_grader.remote", root, a, s,
                os.path.join(root, ".staging"), state_dir, json.dumps(asdict(settings))]
-        env = dict(os.environ)  # nbgrader runs `alembic` from PATH: this environment's first
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-                                env=env)
+                                stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         timed_out = False
         try:
             proc.wait(timeout=settings.student_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
-        for sig_target in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
-            try:  # the child's process group: its kernel and the sandbox go with it
-                sig_target()
-            except OSError:
-                pass
+        kill_group(proc)  # the child's process group: its kernel and the sandbox go with it
         proc.wait()
         result = None
         if not timed_out:
@@ -207,8 +190,9 @@ def gradebook_entries(db_url: str, assignment: str, student: str) -> dict | None
 
 
 # ------------------------------------------------------------------ the instructor's side
-def apply_result(root_cfg, state_dir: str, out: dict) -> None:
-    """Write one student's returned grading into the course (gradebook, folders, state).
+def apply_result(root_cfg, state_dir: str, out: dict) -> StudentResult:
+    """Write one student's returned grading into the course (gradebook, folders, state);
+    return the student's row.
 
     Autograde's own fields (auto scores, the manual-grading flags, the late penalty, the
     submission time) are written through nbgrader's Gradebook API; manual grades entered
@@ -244,6 +228,7 @@ def apply_result(root_cfg, state_dir: str, out: dict) -> None:
     with open(os.path.join(state_dir, "logs", f"{s}.log"), "w", encoding="utf-8") as f:
         f.write(out.get("log") or "")
     write_result(state_dir, res)
+    return res
 
 
 def connect(address: str):
@@ -262,6 +247,7 @@ def main(argv: list[str]) -> None:
     """The child process of :func:`grade_job` (``python -m course_grader.remote``)."""
     from .worker import worker_main
 
+    venv_bin_first()
     root, a, s, staging, state_dir, settings = argv
     worker_main(root, a, s, staging, state_dir, Settings(**json.loads(settings)))
 

@@ -231,6 +231,19 @@ def copy_files(files: dict[str, str], dest: str) -> dict[str, str]:
 _libc = None
 
 
+def kill_group(proc) -> None:
+    """SIGKILL a child started in its own process group, with everything in that group.
+
+    ``proc`` is a ``subprocess.Popen`` or ``multiprocessing.Process``; whatever is already
+    gone is ignored.
+    """
+    for fn in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
+        try:
+            fn()
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+
+
 def die_with_parent() -> None:
     """``preexec_fn``: SIGKILL this child when the process (thread) that forked it dies.
 

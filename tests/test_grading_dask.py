@@ -48,33 +48,42 @@ def _wait_for(path: str, text: str, proc: subprocess.Popen, seconds: float = 90)
     raise AssertionError(f"{path}: no {text!r} after {seconds} s:\n{open(path).read()[-2000:]}")
 
 
+def _start(procs: dict, logs, name: str, *args: str, ready: str) -> None:
+    """Start ``dask <args>`` as ``procs[name]``, logging to ``logs/<name>.log``; wait for
+    ``ready`` in its log."""
+    log = os.path.join(logs, f"{name}.log")
+    with open(log, "w") as f:
+        procs[name] = subprocess.Popen([os.path.join(BIN, "dask"), *args], stdout=f,
+                                       stderr=subprocess.STDOUT, env=_env(), cwd=logs)
+    _wait_for(log, ready, procs[name])
+
+
+def _start_scheduler(procs: dict, logs) -> str:
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    _start(procs, logs, "scheduler", "scheduler", "--host", "127.0.0.1", "--port",
+           address.rsplit(":", 1)[1], "--no-dashboard", ready="Scheduler at")
+    return address
+
+
+def _stop(procs: dict) -> None:
+    for p in procs.values():
+        p.kill()
+        p.wait(10)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A Dask scheduler and two single-threaded workers, each its own process."""
     logs = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
     procs = {}
-
-    def start(name, *args):
-        log = os.path.join(logs, f"{name}.log")
-        with open(log, "w") as f:
-            procs[name] = subprocess.Popen([os.path.join(BIN, "dask"), *args], stdout=f,
-                                           stderr=subprocess.STDOUT, env=_env(), cwd=logs)
-        return log
-
     try:
-        log = start("scheduler", "scheduler", "--host", "127.0.0.1", "--port",
-                    address.rsplit(":", 1)[1], "--no-dashboard")
-        _wait_for(log, "Scheduler at", procs["scheduler"])
+        address = _start_scheduler(procs, logs)
         for w in ("w1", "w2"):
-            log = start(w, "worker", address, "--nthreads", "1", "--no-nanny",
-                        "--no-dashboard", "--name", w)
-            _wait_for(log, "Registered to", procs[w])
+            _start(procs, logs, w, "worker", address, "--nthreads", "1", "--no-nanny",
+                   "--no-dashboard", "--name", w, ready="Registered to")
         yield address, procs
     finally:
-        for p in procs.values():
-            p.kill()
-            p.wait(10)
+        _stop(procs)
 
 
 def _make_class(dest: str) -> None:
@@ -162,20 +171,14 @@ def test_a_scheduler_without_workers_is_a_clear_error(tmp_path):
     """Nothing is graded (and nothing earlier overwritten) when no worker could grade."""
     classroom.make_course(str(tmp_path), [A])
     classroom.submit(str(tmp_path), "alice", A, classroom.read(str(tmp_path), "exercises", A))
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    log = os.path.join(tmp_path, "scheduler.log")
-    with open(log, "w") as f:
-        sched = subprocess.Popen([os.path.join(BIN, "dask"), "scheduler", "--host", "127.0.0.1",
-                                  "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
-                                 stdout=f, stderr=subprocess.STDOUT, env=_env(), cwd=tmp_path)
+    procs = {}
     try:
-        _wait_for(log, "Scheduler at", sched)
+        address = _start_scheduler(procs, tmp_path)
         p = _grade(tmp_path, [A], "--dask", address)
         out = p.communicate(timeout=120)[0]
         p.stdout.close()
     finally:
-        sched.kill()
-        sched.wait(10)
+        _stop(procs)
     assert p.returncode == 2, out[-2000:]
     assert f"the Dask scheduler at {address} has no workers" in out
     assert not (tmp_path / "grades" / f"{A}.csv").exists()
