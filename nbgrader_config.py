@@ -29,16 +29,15 @@ except ImportError as err:
         "`.venv/bin/nbgrader ...`.") from None
 
 c.Autograde.sanitize_preprocessors = list(SANITIZE)
-# includes the tampering scan and the out-of-kernel re-check (VerifyGrades), which fail
-# closed: a grader error scores the submission 0 and marks it for manual grading
+# includes the checks of the declared parts (course_grader/parts.py, judged by
+# VerifyGrades outside the sandbox), which fail closed: a grader error scores the submission 0 and marks it for manual grading
 c.Autograde.autograde_preprocessors = list(AUTOGRADE)
 c.GenerateFeedback.preprocessors = list(FEEDBACK)
 c.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER  # MathJax inline, long lines wrapped
 c.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back and run
 c.Execute.timeout = 120                    # seconds per cell (also the learner's Validate)
 c.SandboxedExecute.kernel_seconds = 300    # seconds per notebook, then its kernel is killed
-c.VerifyGrades.recheck_seconds = 90        # seconds for the out-of-kernel re-check
-c.VerifyGrades.cell_seconds = 120          # seconds per cell in the re-check
+c.SandboxedExecute.call_seconds = 20      # seconds per call of a graded function
 c.HTMLExporter.sanitize_html = True        # no learner-written script in feedback pages
 # `nbgrader export` writes here (grades/ is git-ignored), not at the repository root
 c.ExportApp.plugin_class = "course_grader.report.GradesExport"

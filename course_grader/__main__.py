@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade on the workers of this Dask scheduler (tcp://HOST:8786; "
                         "default: $DASK_SCHEDULER_ADDRESS, else local worker processes)")
     g.add_argument("--seed", type=int, default=None,
-                   help="seed of the re-check's inputs (default: a new one per student); "
+                   help="seed of the inputs the graded functions are called with (default: a new one per student); "
                         "the same seed gives the same reasons on every run")
     d = Settings()
     g.add_argument("--cell-timeout", type=int, default=d.cell_timeout,
@@ -47,11 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--kernel-timeout", type=int, default=d.kernel_seconds,
                    help=f"seconds per notebook before its kernel is killed "
                         f"(default {d.kernel_seconds})")
-    g.add_argument("--recheck-timeout", type=int, default=d.recheck_seconds,
-                   help=f"seconds for the out-of-kernel re-check (default {d.recheck_seconds})")
     g.add_argument("--student-timeout", type=int, default=None,
-                   help="seconds for everything of one student (default: kernel + re-check "
-                        "+ 90)")
+                   help="seconds for everything of one student (default: kernel + 180)")
     sub.add_parser("check-sandbox", help="check that the grading sandbox works here")
     args = parser.parse_args(argv)
 
@@ -74,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .batch import GradingError, grade_assignments
 
-    student_seconds = args.student_timeout or (args.kernel_timeout + args.recheck_timeout + 90)
+    student_seconds = args.student_timeout or (args.kernel_timeout + 180)
     settings = Settings(cell_timeout=args.cell_timeout, kernel_seconds=args.kernel_timeout,
-                        recheck_seconds=args.recheck_timeout, student_seconds=student_seconds,
+                        student_seconds=student_seconds,
                         seed=args.seed)
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -50,9 +50,8 @@ class Settings:
 
     cell_timeout: int = 120       # one cell (then it is interrupted)
     kernel_seconds: int = 300     # one notebook's kernel (then it is killed)
-    recheck_seconds: int = 90     # the out-of-kernel re-check
     student_seconds: int = 480    # everything for one student (then the worker is killed)
-    seed: int | None = None       # the re-check's inputs (None: drawn anew for each student)
+    seed: int | None = None       # the checks' inputs (None: drawn anew for each student)
 
 
 def venv_bin_first() -> None:
@@ -117,10 +116,8 @@ def grading_config(root: str, settings: Settings, *, submitted: str | None = Non
     cfg.OverwriteCells.add_missing_cells = True
     cfg.Autograde.post_convert_hook = None
     cfg.GenerateFeedback.exporter_class = _class(FEEDBACK_EXPORTER)
-    cfg.VerifyGrades.recheck_seconds = settings.recheck_seconds
-    cfg.VerifyGrades.cell_seconds = settings.cell_timeout
     if settings.seed is not None:
-        cfg.VerifyGrades.seed = settings.seed
+        cfg.SandboxedExecute.seed = settings.seed
     cfg.Execute.timeout = settings.cell_timeout
     cfg.Execute.interrupt_on_timeout = True
     cfg.SandboxedExecute.timeout = settings.cell_timeout

@@ -7,6 +7,10 @@ Differences from nbgrader 0.9.6's ``Execute``:
   kernel;
 - the kernel sees read-only copies of the submission's regular non-notebook files only
   (no notebook, no symlink, nothing nbgrader copied through a symlink);
+- right after each graded test cell has run, the kernel is asked to call that part's
+  declared functions on inputs drawn at grading time (:mod:`course_grader.checks`); the
+  returned data go into ``resources["course_grader"]`` for :class:`VerifyGrades`, and the
+  probe cell itself never enters the notebook. So a student's code runs once per grading;
 - when the kernel dies (``os._exit``, killed, out of time) or stops answering (a loop
   that ignores interrupts), the notebook is not abandoned: the cells that ran keep their
   results, and every later code cell gets an error output saying why it did not run, so
@@ -21,6 +25,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import stat
@@ -33,10 +38,13 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_code_cell
+from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from . import checks
 from .sandbox import Limits, SandboxAccount, check_sandbox, copy_files, sandbox_argv
 
 #: Name of the kernelspec each sandboxed kernel is started from.
@@ -135,6 +143,10 @@ class SandboxedExecute(Execute):
     memory_bytes = Integer(6 * 2**30, help="Address-space limit of the kernel.").tag(config=True)
     rundir_bytes = Integer(16 * 2**20, help="Most bytes the kernel may write into its "
                            "socket folder (the one host folder it can write)").tag(config=True)
+    seed = Integer(None, allow_none=True, help="Seed of the inputs the graded functions are "
+                   "called with (None: a new one per student).").tag(config=True)
+    call_seconds = Integer(20, help="Time limit of one call of a graded function.").tag(
+        config=True)
 
     def create_kernel_manager(self):
         self.release_sandbox()
@@ -221,6 +233,11 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self.stopped_why: str | None = None
         self.started_at = time.monotonic()
+        assignment = ((resources or {}).get("nbgrader") or {}).get("assignment", "")
+        seed = self.seed if self.seed is not None else secrets.randbits(32)
+        self.checked = {"seed": seed, "calls": checks.plan(assignment, seed), "results": {}}
+        if resources is not None:
+            resources["course_grader"] = self.checked
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -237,7 +254,11 @@ class SandboxedExecute(Execute):
             cell.execution_count = None
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if utils.is_grade(cell) and gid in self.checked["calls"]:
+                self.check_part(gid, index)
+            return cell, resources
         except DeadKernelError:
             why = (f"the kernel died in cell {index} (it exited, was killed, or ran out "
                    "of its time or memory)")
@@ -247,6 +268,19 @@ class SandboxedExecute(Execute):
             why = (f"cell {index} ran longer than {self.timeout} s and ignored the "
                    "interrupt, so its kernel was stopped")
         self.stopped_why = f"not run: {why}"
+        self.checked["why"] = why
         cell.outputs = list(cell.get("outputs", [])) + [_error("KernelStopped", why)]
         self.kill_sandbox()
         return cell, resources
+
+    def check_part(self, grade_id: str, index: int) -> None:
+        """Call the part's functions in the kernel (a cell that never enters the notebook)
+        and keep what came back for :class:`VerifyGrades`."""
+        probe = new_code_cell(checks.probe_cell(self.checked["calls"][grade_id],
+                                                self.call_seconds))
+        test_cell = self.nb.cells[index]
+        try:
+            self.execute_cell(probe, index, store_history=False)
+        finally:
+            self.nb.cells[index] = test_cell  # execute_cell stores the cell it ran there
+        self.checked["results"][grade_id] = checks.read_results(probe.outputs)

@@ -1,14 +1,15 @@
-"""Out-of-kernel re-checks of the assignments' graded NumPy parts.
+"""Every graded part of the assignments, declared once.
 
-nbgrader's in-kernel tests can be defeated from inside the kernel (``np.allclose =
-lambda *a, **k: True``). So after autograde, the grader re-runs each submission's
-solution cells in a fresh sandboxed Python (no ``lstm_ref`` on its path), calls the
-learner's function on inputs drawn at grading time, and compares the results in its own
-process with a reference: ``lstm_ref``'s function where it has one, else the short NumPy
-reference defined in this module. A part whose re-check fails scores 0, whatever the
-kernel said.
+Each :class:`Part` names the function a learner writes, the points of its test cell, an
+input generator seeded at grading time, the reference that gives the expected value
+(``lstm_ref``'s function where it has one, else a short readable one in this module) and
+a comparator that returns a reason revealing no expected value. The notebooks keep only
+their visible tests (the learner's worked examples); the grader calls each declared
+function in the student's sandboxed kernel right after its test cell ran and judges the
+returned data here (:mod:`course_grader.checks`). This module is outside ``solutions/``
+and ``exercises/``, so nbgrader never releases it, and it never enters the sandbox.
 
-Each assignment lists its re-checked parts in ``PARTS``; the grader reads only this.
+``PARTS`` maps each assignment to its parts; the grader reads only this.
 """
 
 from __future__ import annotations
@@ -58,32 +59,45 @@ def compare_arrays(got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e-
 
 @dataclass(frozen=True)
 class Part:
-    """One re-checked part of an assignment.
+    """One graded part of an assignment.
 
     Attributes
     ----------
     grade_id : str
-        The nbgrader ``grade_id`` of the test cell whose points this re-check guards
-        (the hidden test cell of that part).
+        The nbgrader ``grade_id`` of the part's test cell (``<function>_tests``).
     function : str
         Name of the function the learner's solution cells define.
+    points : int
+        Points of that test cell (the notebook's nbgrader metadata must agree).
     make_inputs : callable (numpy.random.Generator) -> list of tuple
         Argument tuples to call the function with, drawn at grading time.
     reference : callable
-        The reference (usually from ``lstm_ref``) called with the same arguments.
+        The reference called with the same arguments (and ``feeds=`` when ``feed`` is set).
     compare : callable (got, want) -> str or None
         None if the result is acceptable, else a reason that reveals no expected value.
     uses : tuple of str
         Functions of earlier parts the learner's function is meant to call: when one of
         them lost its points too, the reason points back to it (one bug, one place).
+    describe : str or None
+        For a function that returns a Keras object: how the sandbox turns it into data
+        (``"model"`` or ``"vectorizer"``, see :mod:`course_grader.probe`).
+    feed : callable (Generator, args) -> list, optional
+        Inputs the sandbox feeds to the returned object (``describe`` parts).
     """
 
     grade_id: str
     function: str
+    points: int
     make_inputs: Callable[[np.random.Generator], list[tuple]]
     reference: Callable[..., Any]
-    compare: Callable[[Any, Any], str | None] = field(default=compare_arrays)
+    compare: Callable[[Any, Any], str | None] = field(default=None)
     uses: tuple[str, ...] = ()
+    describe: str | None = None
+    feed: Callable[[np.random.Generator, tuple], list] | None = None
+
+    def __post_init__(self):
+        if self.compare is None:
+            object.__setattr__(self, "compare", compare_arrays)
 
 
 def compare_mapping(got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
@@ -409,62 +423,242 @@ def _gru_sequence_inputs(rng: np.random.Generator) -> list[tuple]:
     return out
 
 
+# ---------------------------------------------------------------- parts that build Keras objects
+# The sandbox describes what the learner's function returned (probe.describe_model,
+# probe.describe_vectorizer); these references say what that description must be.
+def compare_model(got: Any, want: dict) -> str | None:
+    """Compare a model's description (probe.describe_model) with what it must be."""
+    if not isinstance(got, dict) or not got.get("is_model"):
+        kind = got.get("type") if isinstance(got, dict) else type(got).__name__
+        return f"returned a {kind}, expected a Keras model"
+    kinds = [layer.get("class") for layer in got.get("layers", [])]
+    wanted = [layer["class"] for layer in want["layers"]]
+    if kinds != wanted:
+        return f"the layers are {kinds}, expected {wanted}"
+    for k, (g, w) in enumerate(zip(got["layers"], want["layers"], strict=True)):
+        for key, value in w.items():
+            if g.get(key) != value:
+                return f"layer {k} ({w['class']}): {key} is {g.get(key)!r}, expected {value!r}"
+    for k, (g, w) in enumerate(zip(got.get("layer_shapes", []), want.get("layer_shapes", []),
+                                   strict=False)):
+        if tuple(g) != tuple(w):
+            return f"layer {k} outputs shape {tuple(g)}, expected {tuple(w)}"
+    outs = got.get("outputs", [])
+    for k, (out, shape) in enumerate(zip(outs, want["output_shapes"], strict=True)):
+        if not isinstance(out, np.ndarray) or out.shape != tuple(shape):
+            return (f"the output for input {k} has shape {getattr(out, 'shape', None)}, "
+                    f"expected {tuple(shape)}")
+        if not np.all(np.isfinite(out)):
+            return f"the output for input {k} holds NaN or infinity"
+        if want.get("probabilities") and not np.all((out > 0) & (out < 1)):
+            return f"the output for input {k} is not a probability in (0, 1)"
+    for a, b in want.get("equal_outputs", []):
+        err = float(np.max(np.abs(outs[a] - outs[b]), initial=0.0))
+        if err > 1e-5:
+            return (f"padding changed the prediction (max difference {err:.1e} between the "
+                    "padded and the unpadded sequences)")
+    if got.get("params") != want["params"]:
+        return f"count_params() is {got.get('params')}, which is wrong"
+    return None
+
+
+def _lstm_params(d: int, h: int) -> int:
+    return 4 * h * (d + h + 1)
+
+
+def build_model(vocab_size: int, embed_dim: int, units: int, *, feeds: list) -> dict:
+    """Embedding(mask_zero) -> LSTM(units) -> Dense(1, sigmoid); feeds: padded, unpadded."""
+    return {"layers": [{"class": "Embedding", "input_dim": vocab_size,
+                        "output_dim": embed_dim, "mask_zero": True},
+                       {"class": "LSTM", "units": units, "return_sequences": False},
+                       {"class": "Dense", "units": 1, "activation": "sigmoid"}],
+            "output_shapes": [(f.shape[0], 1) for f in feeds], "probabilities": True,
+            "equal_outputs": [(0, 1)],
+            "params": vocab_size * embed_dim + _lstm_params(embed_dim, units) + units + 1}
+
+
+def _build_model_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(2, 1, 1), tuple(int(n) for n in rng.integers(3, 60, size=3))]
+
+
+def _build_model_feed(rng: np.random.Generator, args: tuple) -> list:
+    N, T = int(rng.integers(1, 4)), int(rng.integers(1, 8))
+    x = rng.integers(1, args[0], size=(N, T)).astype("int32")
+    return [np.concatenate([x, np.zeros((N, 3), dtype="int32")], axis=1), x]
+
+
+def build_stacked(input_dim: int, units: list[int], *, feeds: list) -> dict:
+    """LSTM layers (all but the last return sequences) -> Dense(1)."""
+    N, T, _ = feeds[0].shape
+    dims = [input_dim] + list(units[:-1])
+    return {"layers": [{"class": "LSTM", "units": h, "return_sequences": k < len(units) - 1}
+                       for k, h in enumerate(units)] + [{"class": "Dense", "units": 1}],
+            "layer_shapes": [(N, T, h) for h in units[:-1]] + [(N, units[-1]), (N, 1)],
+            "output_shapes": [(N, 1)],
+            "params": sum(_lstm_params(d, h) for d, h in zip(dims, units, strict=True))
+            + units[-1] + 1}
+
+
+def _build_stacked_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(int(rng.integers(1, 6)), [int(n) for n in rng.integers(1, 12, size=k)])
+            for k in (1, 3)]
+
+
+def _build_stacked_feed(rng: np.random.Generator, args: tuple) -> list:
+    N, T = (int(n) for n in rng.integers(1, 6, size=2))
+    return [rng.standard_normal((N, T, args[0])).astype("float32")]
+
+
+def build_forecaster(seq_length: int, units: int, *, feeds: list) -> dict:
+    """LSTM(units) over windows (N, seq_length, 1) -> Dense(1) with no activation."""
+    return {"layers": [{"class": "LSTM", "units": units, "return_sequences": False},
+                       {"class": "Dense", "units": 1, "activation": "linear"}],
+            "output_shapes": [(f.shape[0], 1) for f in feeds],
+            "params": _lstm_params(1, units) + units + 1}
+
+
+def _build_forecaster_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(1, 1), tuple(int(n) for n in rng.integers(2, 20, size=2))]
+
+
+def _build_forecaster_feed(rng: np.random.Generator, args: tuple) -> list:
+    return [rng.standard_normal((int(rng.integers(1, 4)), args[0], 1)).astype("float32")]
+
+
+_PUNCTUATION = str.maketrans("", "", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _tokens(text: str) -> list[str]:
+    """Keras' default standardisation: lower case, punctuation stripped, split on spaces."""
+    return text.lower().translate(_PUNCTUATION).split()
+
+
+def make_vectorizer(texts: list[str], max_tokens: int, seq_len: int, *,
+                    feeds: list) -> dict:
+    """TextVectorization(max_tokens, output_sequence_length=seq_len) adapted to texts:
+    padding "", "[UNK]", then the words by falling frequency (the inputs have no ties)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for tok in _tokens(text):
+            counts[tok] = counts.get(tok, 0) + 1
+    vocab = ["", "[UNK]"] + sorted(counts, key=lambda w: -counts[w])[:max_tokens - 2]
+    index = {w: i for i, w in enumerate(vocab)}
+    outputs = []
+    for batch in feeds:
+        rows = [[index.get(t, 1) for t in _tokens(text)][:seq_len] for text in batch]
+        outputs.append(np.array([r + [0] * (seq_len - len(r)) for r in rows], dtype=np.int64))
+    return {"vocabulary": vocab, "outputs": outputs}
+
+
+def compare_vectorizer(got: Any, want: dict) -> str | None:
+    if not isinstance(got, dict) or not got.get("is_vectorizer"):
+        kind = got.get("type") if isinstance(got, dict) else type(got).__name__
+        return f"returned a {kind}, expected a TextVectorization layer"
+    vocab = got.get("vocabulary", [])
+    if len(vocab) != len(want["vocabulary"]):
+        return f"the vocabulary has {len(vocab)} entries, expected {len(want['vocabulary'])}"
+    for k, (g, w) in enumerate(zip(vocab, want["vocabulary"], strict=True)):
+        if g != w:
+            return f"the vocabulary is wrong from entry {k} on (is it ordered by frequency?)"
+    for k, (g, w) in enumerate(zip(got.get("outputs", []), want["outputs"], strict=True)):
+        if not isinstance(g, np.ndarray) or g.shape != w.shape:
+            return f"the output has shape {getattr(g, 'shape', None)}, expected {w.shape}"
+        bad = [i for i in range(len(w)) if not np.array_equal(g[i], w[i])]
+        if bad:
+            return f"the integer sequence of probe text {bad[0]} is wrong"
+    return None
+
+
+def _vectorizer_inputs(rng: np.random.Generator) -> list[tuple]:
+    """Random texts whose words all have different counts (so the order is defined)."""
+    pool = [f"w{k}" for k in range(40)]
+    words = list(rng.choice(pool, size=int(rng.integers(3, 15)), replace=False))
+    tokens = [w for n, w in zip(rng.permutation(len(words)) + 1, words, strict=True)
+              for _ in range(int(n))]
+    tokens = [str(t) for t in rng.permutation(tokens)]
+    texts, k = [], 0
+    while k < len(tokens):
+        n = int(rng.integers(1, 12))
+        texts.append(" ".join(tokens[k:k + n]))
+        k += n
+    texts[0] = texts[0].upper() + "!"           # capitals and punctuation are standardised
+    texts[-1] = texts[-1].replace(" ", ", ", 1) + "."
+    return [(texts, int(rng.integers(4, len(words) + 4)), int(rng.integers(1, 15)))]
+
+
+def _vectorizer_feed(rng: np.random.Generator, args: tuple) -> list:
+    texts = args[0]
+    return [list(texts[:3]) + ["unseen words only", " ".join(f"w{k}" for k in range(40)), ""]]
+
+
 # ---------------------------------------------------------------- the registry
-#: assignment name -> its re-checked parts. ``grade_id`` is the part's test cell (visible
-#: checks and hidden tests live in the same cell, named ``<part>_tests``). Several parts may
-#: share a grade_id (a cell that checks two functions); each must pass for that cell to keep
-#: its points. Parts whose functions need Keras are not re-checked here (their in-kernel
-#: checks inspect the model's structure, which a patched comparison cannot fake easily).
+#: assignment name -> its graded parts. ``grade_id`` is the part's test cell. Several
+#: parts may share a grade_id (a cell that checks two functions); each must pass for that
+#: cell to keep its points.
 PARTS: dict[str, list[Part]] = {
     "ch01_vanishing_gradients": [
-        Part("sigmoid_tests", "sigmoid", _sigmoid_inputs, lstm_ref.sigmoid),
-        Part("rnn_step_tests", "rnn_step", lambda rng: _step_inputs(rng, 1), lstm_ref.rnn_step),
-        Part("bptt_hidden_grads_tests", "bptt_hidden_grads", _bptt_inputs, bptt_hidden_grads),
-        Part("grad_norm_ratios_tests", "grad_norm_ratios", _ratio_inputs, grad_norm_ratios),
-        Part("clip_by_global_norm_tests", "clip_by_global_norm", _clip_inputs,
+        Part("sigmoid_tests", "sigmoid", 2, _sigmoid_inputs, lstm_ref.sigmoid),
+        Part("rnn_step_tests", "rnn_step", 2, lambda rng: _step_inputs(rng, 1),
+             lstm_ref.rnn_step),
+        Part("bptt_hidden_grads_tests", "bptt_hidden_grads", 3, _bptt_inputs,
+             bptt_hidden_grads),
+        Part("grad_norm_ratios_tests", "grad_norm_ratios", 2, _ratio_inputs,
+             grad_norm_ratios),
+        Part("clip_by_global_norm_tests", "clip_by_global_norm", 3, _clip_inputs,
              clip_by_global_norm, compare_nested),
     ],
     "ch02_lstm_cell": [
-        Part("sigmoid_tests", "sigmoid", _sigmoid_inputs, lstm_ref.sigmoid),
-        Part("lstm_cell_tests", "lstm_cell", _lstm_cell_inputs, lstm_ref.lstm_cell,
+        Part("sigmoid_tests", "sigmoid", 2, _sigmoid_inputs, lstm_ref.sigmoid),
+        Part("lstm_cell_tests", "lstm_cell", 3, _lstm_cell_inputs, lstm_ref.lstm_cell,
              uses=("sigmoid",)),
-        Part("lstm_gates_tests", "lstm_gates", lambda rng: _step_inputs(rng, 4), lstm_gates,
-             compare_mapping, uses=("sigmoid",)),
-        Part("lstm_step_tests", "lstm_step", lambda rng: _step_inputs(rng, 4, with_c=True),
-             lstm_ref.lstm_step, uses=("lstm_gates",)),
-        Part("count_params_tests", "count_params", _count_inputs(("rnn", "lstm")),
+        Part("lstm_gates_tests", "lstm_gates", 3, lambda rng: _step_inputs(rng, 4),
+             lstm_gates, compare_mapping, uses=("sigmoid",)),
+        Part("lstm_step_tests", "lstm_step", 3,
+             lambda rng: _step_inputs(rng, 4, with_c=True), lstm_ref.lstm_step,
+             uses=("lstm_gates",)),
+        Part("count_params_tests", "count_params", 2, _count_inputs(("rnn", "lstm")),
              lstm_ref.count_params),
     ],
     "ch03_text_classification": [
-        Part("binary_accuracy_tests", "binary_accuracy", _accuracy_inputs, binary_accuracy,
-             compare_nested),
-        Part("majority_baseline_tests", "majority_baseline", _majority_inputs,
+        Part("make_vectorizer_tests", "make_vectorizer", 2, _vectorizer_inputs,
+             make_vectorizer, compare_vectorizer, describe="vectorizer",
+             feed=_vectorizer_feed),
+        Part("build_model_tests", "build_model", 3, _build_model_inputs, build_model,
+             compare_model, describe="model", feed=_build_model_feed),
+        Part("binary_accuracy_tests", "binary_accuracy", 2, _accuracy_inputs,
+             binary_accuracy, compare_nested),
+        Part("majority_baseline_tests", "majority_baseline", 2, _majority_inputs,
              majority_baseline, compare_nested),
     ],
     "ch04_stacked_lstms": [
-        Part("stacked_output_shapes_tests", "stacked_output_shapes", _stack_shape_inputs,
+        Part("stacked_output_shapes_tests", "stacked_output_shapes", 2, _stack_shape_inputs,
              stacked_output_shapes, compare_exact),
-        Part("count_stack_params_tests", "count_stack_params", _stack_count_inputs,
+        Part("count_stack_params_tests", "count_stack_params", 2, _stack_count_inputs,
              count_stack_params),
-        Part("stacked_forward_tests", "stacked_forward", _stack_forward_inputs,
+        Part("build_stacked_tests", "build_stacked", 3, _build_stacked_inputs, build_stacked,
+             compare_model, describe="model", feed=_build_stacked_feed),
+        Part("stacked_forward_tests", "stacked_forward", 3, _stack_forward_inputs,
              stacked_forward),
     ],
     "ch05_time_series": [
-        Part("create_sequences_tests", "create_sequences", _series_inputs, create_sequences),
-        Part("scale_train_test_tests", "scale_train_test", _split_inputs, scale_train_test,
-             compare_nested),
-        Part("metrics_tests", "rmse", _metric_inputs, rmse, compare_nested),
-        Part("metrics_tests", "mae", _metric_inputs, mae, compare_nested),
-        Part("persistence_forecast_tests", "persistence_forecast", _window_inputs,
+        Part("create_sequences_tests", "create_sequences", 3, _series_inputs,
+             create_sequences),
+        Part("scale_train_test_tests", "scale_train_test", 3, _split_inputs,
+             scale_train_test, compare_nested),
+        Part("metrics_tests", "rmse", 2, _metric_inputs, rmse, compare_nested),
+        Part("metrics_tests", "mae", 2, _metric_inputs, mae, compare_nested),
+        Part("persistence_forecast_tests", "persistence_forecast", 2, _window_inputs,
              persistence_forecast),
+        Part("build_forecaster_tests", "build_forecaster", 2, _build_forecaster_inputs,
+             build_forecaster, compare_model, describe="model", feed=_build_forecaster_feed),
     ],
     "ch06_gru": [
-        Part("gru_step_tests", "gru_step", lambda rng: _step_inputs(rng, 3, bias_rows=2),
+        Part("gru_step_tests", "gru_step", 4, lambda rng: _step_inputs(rng, 3, bias_rows=2),
              lstm_ref.gru_step),
-        Part("gru_step_reset_before_tests", "gru_step_reset_before",
+        Part("gru_step_reset_before_tests", "gru_step_reset_before", 3,
              lambda rng: _step_inputs(rng, 3), gru_step_reset_before),
-        Part("gru_sequence_tests", "gru_sequence", _gru_sequence_inputs, gru_sequence),
-        Part("count_params_tests", "count_params", _count_inputs(("rnn", "lstm", "gru")),
+        Part("gru_sequence_tests", "gru_sequence", 2, _gru_sequence_inputs, gru_sequence),
+        Part("count_params_tests", "count_params", 2, _count_inputs(("rnn", "lstm", "gru")),
              lstm_ref.count_params),
     ],
 }

@@ -2,7 +2,7 @@
 
 Steps: copy the submission into a private staging folder (regular files only, nothing
 that shadows a module, size limits); nbgrader ``autograde`` of that copy (kernel in the
-sandbox); the out-of-kernel re-check; nbgrader ``generate_feedback`` (sanitised); the
+sandbox); the declared parts' checks; nbgrader ``generate_feedback`` (sanitised); the
 result as JSON in the state folder. Every outcome, including "no notebook", ends in the
 same JSON, so the batch always has a row for the student.
 """
@@ -28,15 +28,13 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer
 
 from .config import Settings, grading_config
 from .execute import RISKY_FILES as _RISKY
-from .execute import shadows_module, submission_files
+from .execute import shadows_module
+from .checks import judge
 from .parts import earlier_parts
 from .preprocessors import _norm, fingerprints
-from .recheck import recheck
-from .sandbox import Limits
 
 MAX_NOTEBOOK_BYTES = 30 * 2**20
 MAX_FILE_BYTES = 50 * 2**20
@@ -61,7 +59,6 @@ class StudentResult:
     part_reasons: dict = field(default_factory=dict)
     flags: list = field(default_factory=list)
     seconds: float = 0.0
-    recheck_seconds: float = 0.0
     timings: dict = field(default_factory=dict)   # phase -> seconds
 
 
@@ -377,7 +374,6 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
 
     # ----------------------------------------------------------------- verdict
     v = nb.metadata.get("course_grader") or {}
-    res.recheck_seconds = float(v.get("recheck_seconds") or 0.0)
     res.flags.extend(v.get("flags") or [])
     failures, manual = v.get("failures") or {}, v.get("manual") or {}
 
@@ -402,7 +398,7 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     for gid, why in {**manual, **failures}.items():
         # the kernel's own message (an assertion text) says more when it failed too
         msgs[gid] = msgs[gid] if gid in msgs and not msgs[gid].startswith(
-            ("RecheckFailed", "NotTrusted")) else why
+            "CheckFailed") else why
     lost = [g for g in grade_ids if res.parts.get(g, 0.0) < part_max.get(g, 0.0)]
     res.part_reasons = {g: msgs.get(g, "no points (no error was recorded)") for g in lost}
     for g, used in earlier_parts(assignment).items():  # one bug, pointed at once
@@ -421,14 +417,14 @@ def _grade(root, assignment, student, staging, settings, res: StudentResult) -> 
     res.reason = "; ".join(f"{', '.join(gs)}: {msg}" for msg, gs in groups.items())[:2000]
 
 
-def check_submission(config, nb, resources, recheck_seconds: int, cell_seconds: int,
-                     seed: int | None = None) -> dict:
-    """What nbgrader's autograde cannot see: tampering and the out-of-kernel re-check.
+def check_submission(config, nb, resources) -> dict:
+    """What nbgrader's autograde cannot see: the declared parts' checks, and tampering.
 
-    Scans the learner's cells of the submitted notebook, re-checks the parts of
-    ``PARTS[assignment]`` in the sandbox, and returns ``{"failures", "manual", "flags",
-    "recheck_seconds"}`` (grade_id -> reason for the parts to score 0). With tampering,
-    test cells no re-check covers also score 0 and need manual grading.
+    Judges the data the kernel returned for each part (``resources["course_grader"]``,
+    left there by :class:`~course_grader.execute.SandboxedExecute`) against the declared
+    references, and scans the learner's cells of the submitted notebook for tampering
+    (a flag for the instructor: scores come from the checks, which it cannot reach).
+    Returns ``{"failures": {grade_id: reason}, "flags": [...]}``.
     """
     nbg = resources["nbgrader"]
     student, assignment = nbg["student"], nbg["assignment"]
@@ -436,7 +432,6 @@ def check_submission(config, nb, resources, recheck_seconds: int, cell_seconds: 
     submitted_dir = cd.format_path(cd.submitted_directory, student, assignment)
     submitted_nb = nbformat.read(os.path.join(submitted_dir, f"{nbg['notebook']}.ipynb"),
                                  as_version=4)
-    grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if utils.is_grade(c)]
     flags = []
     setup_src = "\n".join(c.source for c in nb.cells if c.get("cell_type") == "code"
                           and c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
@@ -445,22 +440,16 @@ def check_submission(config, nb, resources, recheck_seconds: int, cell_seconds: 
     tamper, suspect = scan_cells(learner_cells, helper_names(setup_src))
     if suspect:
         flags.append("uses: " + ", ".join(suspect))
-    workdir = (resources.get("metadata") or {}).get("path") or ""
-    files = submission_files(workdir, submitted_dir)
-    rc = recheck(assignment, nb, files=files, limits=Limits(seconds=recheck_seconds),
-                 cell_seconds=cell_seconds, student=student, seed=seed)
-    tamper = sorted(set(tamper) | {f"rebinds {t}" for t in rc.tampered})
     if tamper:
         flags.append("tampering: " + ", ".join(tamper[:8]))
-    manual = {}
-    if tamper:
-        why = ("not trusted: the submission " + ", ".join(tamper[:4])
-               + "; only parts the grader re-checked outside the kernel count "
-               "(left for manual grading)")
-        manual = {gid: why for gid in grade_ids
-                  if gid not in rc.passed and gid not in rc.failed}
-    return {"failures": dict(rc.failed), "manual": manual, "flags": flags,
-            "recheck_seconds": round(rc.seconds, 2)}
+    checked = resources.get("course_grader")
+    if not checked or "calls" not in checked:
+        raise RuntimeError("the sandboxed execution left no checks (is SandboxedExecute "
+                           "the autograde's Execute step?)")
+    why = checked.get("why") or "its test cell did not run"
+    missing = {gid: f"not checked: {why}" for gid in checked["calls"]}
+    failures = judge(checked["calls"], checked["results"], missing, checked["seed"], student)
+    return {"failures": failures, "flags": flags}
 
 
 def _fail_cells(nb, reasons: dict[str, str], always: bool = False) -> None:
@@ -476,8 +465,7 @@ def _fail_cells(nb, reasons: dict[str, str], always: bool = False) -> None:
         if not always and any(o.get("output_type") == "error" for o in cell.outputs):
             continue
         why = reasons[gid]
-        ename = ("GraderError" if always else
-                 "NotTrusted" if why.startswith("not trusted") else "RecheckFailed")
+        ename = "GraderError" if always else "CheckFailed"
         cell.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=why,
                                                    traceback=[f"{ename}: {why}"]))
 
@@ -486,7 +474,8 @@ class VerifyGrades(NbGraderPreprocessor):
     """Autograde step before ``SaveAutoGrades``: the grader's checks decide, fail closed.
 
     The verdict of :func:`check_submission` turns into error outputs of the test cells it
-    fails, so nbgrader's own ``SaveAutoGrades`` scores them 0. ANY exception while
+    fails, so nbgrader's own ``SaveAutoGrades`` scores them 0 (a cell the kernel failed
+    scores 0 anyway: the kernel can lose points, never earn them). ANY exception while
     checking gives every test cell an error output (so 0 points, never the kernel's own
     scores) and the notebook the status ``failed`` with the reason; the test cells are then
     marked for manual grading (:class:`FlagManualGrades`). An error inside this step that
@@ -494,35 +483,26 @@ class VerifyGrades(NbGraderPreprocessor):
     the notebook's metadata (``course_grader``) for ``make grade``'s report.
     """
 
-    recheck_seconds = Integer(90, help="Time limit of the out-of-kernel re-check.").tag(
-        config=True)
-    cell_seconds = Integer(120, help="Time limit of one cell in the re-check.").tag(config=True)
-    seed = Integer(None, allow_none=True,
-                   help="Seed of the re-check's inputs (None: a new one per student).").tag(
-        config=True)
-
     def preprocess(self, nb, resources):
         grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if utils.is_grade(c)]
         try:
-            verdict = check_submission(self.config, nb, resources, self.recheck_seconds,
-                                       self.cell_seconds, self.seed)
-            verdict.update(status="graded", reason="")
-            _fail_cells(nb, {**verdict["manual"], **verdict["failures"]})
+            verdict = check_submission(self.config, nb, resources)
+            verdict.update(status="graded", reason="", manual={})
+            _fail_cells(nb, verdict["failures"])
         except Exception as err:
             why = (f"grader error while checking this submission ({type(err).__name__}: "
                    f"{str(err)[:300]}); needs manual grading")
             self.log.error("%s/%s: %s", resources["nbgrader"].get("student"),
                            resources["nbgrader"].get("assignment"), why)
             verdict = {"status": "failed", "reason": why, "failures": {},
-                       "manual": {g: why for g in grade_ids}, "flags": ["grader-error"],
-                       "recheck_seconds": 0.0}
+                       "manual": {g: why for g in grade_ids}, "flags": ["grader-error"]}
             _fail_cells(nb, verdict["manual"], always=True)
         nb.metadata["course_grader"] = verdict
         return nb, resources
 
 
 class FlagManualGrades(NbGraderPreprocessor):
-    """Autograde step after ``SaveAutoGrades``: mark the parts the grader could not trust."""
+    """Autograde step after ``SaveAutoGrades``: mark the parts a grader error left open."""
 
     def preprocess(self, nb, resources):
         manual = (nb.metadata.get("course_grader") or {}).get("manual") or {}

@@ -1,7 +1,7 @@
-"""The six nbgrader assignments: metadata, released exercises, test helpers, re-checks.
+"""The six nbgrader assignments: metadata, released exercises, test helpers, checks.
 
-Most tests read the notebooks as JSON and run no kernel. The in-process re-check tests
-execute the setup and solution cells of the NumPy parts in this process (a few ms each).
+Most tests read the notebooks as JSON and run no kernel. The tests of the declared
+parts (course_grader/parts.py) execute the setup and solution cells in this process.
 The validator tests at the end start one Jupyter kernel per notebook, as the Validate
 button does (``nbgrader validate`` always exits 0, so its API is used); the Keras
 notebooks among them carry the ``keras`` marker.
@@ -10,6 +10,7 @@ notebooks among them carry the ``keras`` marker.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import sys
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_grader import notebook_checks
+from course_grader import checks, notebook_checks
 from course_grader.notebook_checks import checks_block
 from course_grader.parts import PARTS
 
@@ -28,7 +29,6 @@ ASSIGNMENTS = ("ch01_vanishing_gradients", "ch02_lstm_cell", "ch03_text_classifi
                "ch04_stacked_lstms", "ch05_time_series", "ch06_gru")
 KERAS_ASSIGNMENTS = {"ch03_text_classification", "ch04_stacked_lstms", "ch05_time_series"}
 
-HIDDEN = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS\n?", re.S | re.M)
 SOLUTION = re.compile(r"^ *### BEGIN SOLUTION\n(.*?)^ *### END SOLUTION\n?", re.S | re.M)
 POINTS_HEADING = re.compile(r"^## Part \d+: .*\((\d+) points?\)\s*$", re.M)
 
@@ -168,21 +168,27 @@ def test_hints_are_opened_on_purpose(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_test_cells_have_a_docstring_visible_checks_and_hidden_tests(name: str) -> None:
-    for cell in graded(read(solution_path(name))):
+def test_test_cells_hold_visible_checks_only_and_each_has_one_declaration(name: str) -> None:
+    """Hidden tests and their reference code left the notebooks: each test cell is a
+    docstring and the learner's visible checks, and each is declared in PARTS (its function,
+    its points) exactly once, so the grader checks every part outside the kernel."""
+    declared: dict[str, set] = {}
+    for part in PARTS[name]:
+        declared.setdefault(part.grade_id, set()).add(part.points)
+    cells = graded(read(solution_path(name)))
+    assert sorted(declared) == sorted(meta(c)["grade_id"] for c in cells)
+    for cell in cells:
         gid = meta(cell)["grade_id"]
         first = cell.source.splitlines()[0]
         assert re.fullmatch(r'""".+"""', first), f"{gid}: first line is not a one-line docstring"
-        hidden = HIDDEN.search(cell.source)
-        assert hidden, f"{gid}: no hidden tests"
-        visible = cell.source[:hidden.start()].splitlines()[1:]
-        assert any(line.strip() for line in visible), f"{gid}: no visible check"
-        assert cell.source[hidden.end():].strip() == "", f"{gid}: code after the hidden tests"
-        body = hidden.group(1)
-        assert "lstm_ref" not in body, f"{gid}: hidden tests must not use lstm_ref"
-        for call in ("print(", "display("):
-            assert call not in body, f"{gid}: hidden tests must not print ({call})"
-        assert "new_seed()" in body, f"{gid}: hidden tests draw fresh inputs"
+        assert any(line.strip() for line in cell.source.splitlines()[1:]), (
+            f"{gid}: no visible check")
+        for marker in ("HIDDEN TESTS", "def _hidden", "new_seed", "lstm_ref"):
+            assert marker not in cell.source, f"{gid}: test cell holds {marker!r}"
+        assert declared[gid] == {meta(cell)["points"]}, (
+            f"{gid}: PARTS declares {declared[gid]} points, the notebook {meta(cell)['points']}")
+    names = [(p.grade_id, p.function) for p in PARTS[name]]
+    assert len(set(names)) == len(names), f"{name}: a part is declared twice"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -196,7 +202,7 @@ def test_setup_cell_carries_the_checks_and_blocks_lstm_ref(name: str) -> None:
     setup = code_cells(read(solution_path(name)))[0].source
     assert checks_block() in setup, "the setup cell's helpers differ from notebook_checks.py"
     assert 'sys.modules["lstm_ref"] = None' in setup
-    assert "keras" not in setup, "Keras belongs in a later read-only cell (re-checks skip it)"
+    assert "keras" not in setup, "Keras belongs in a later read-only cell (unit tests skip it)"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -231,7 +237,7 @@ def test_released_exercise_says_how_to_hand_it_in(name: str) -> None:
 def test_released_exercise_hides_solutions_and_hidden_tests(name: str) -> None:
     source, released = read(solution_path(name)), read(exercise_path(name))
     text = exercise_path(name).read_text()
-    for marker in ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION"):
+    for marker in ("HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION"):
         assert marker not in text, f"the released exercise contains {marker}"
     by_id = {meta(c)["grade_id"]: c for c in released.cells if meta(c)}
     assert list(by_id) == [meta(c)["grade_id"] for c in source.cells if meta(c)]
@@ -244,8 +250,7 @@ def test_released_exercise_hides_solutions_and_hidden_tests(name: str) -> None:
                 if len(line.strip()) > 12:
                     assert line.strip() not in stub, f"solution code released: {line.strip()}"
     for cell in graded(source):
-        visible = cell.source[:HIDDEN.search(cell.source).start()].strip()
-        assert by_id[meta(cell)["grade_id"]].source.strip() == visible
+        assert by_id[meta(cell)["grade_id"]].source.strip() == cell.source.strip()
 
 
 # ---------------------------------------------------------------- the test helpers
@@ -316,20 +321,94 @@ def perturbed(value):
     return float(value) + 1e-2
 
 
+def _result(ns: dict, part, args: tuple, feeds: list):
+    """What the probe sends back for one call, computed here (describe parts need Keras)."""
+    from course_grader import probe
+
+    got = ns[part.function](*copy.deepcopy(args))
+    if part.describe:
+        got = probe.DESCRIBE[part.describe](got, feeds)
+    return probe.decode(json.loads(json.dumps(probe.encode(got))))
+
+
+def _want(part, args: tuple, feeds: list):
+    return (part.reference(*copy.deepcopy(args), feeds=feeds) if part.feed
+            else part.reference(*copy.deepcopy(args)))
+
+
 @pytest.mark.parametrize("name", sorted(PARTS))
-def test_solutions_pass_the_rechecks_and_wrong_answers_fail(name: str) -> None:
+def test_solutions_pass_the_checks_and_wrong_answers_fail(name: str) -> None:
+    """Every declared part: the solution's answer, sent through the probe's codec, passes
+    its comparator on three seeds' inputs, and a slightly wrong answer does not."""
     ns = namespace_of(read(solution_path(name)))
-    rng = np.random.default_rng(20240607)
-    for part in PARTS[name]:
-        for args in part.make_inputs(rng):
-            got = ns[part.function](*copy.deepcopy(args))
-            want = part.reference(*copy.deepcopy(args))
-            assert part.compare(got, want) is None, (part.function, part.compare(got, want))
-            assert part.compare(perturbed(want), want), f"{part.function}: perturbation passed"
+    if any(p.describe for p in PARTS[name]):
+        import keras
+
+        ns["keras"] = keras
+    for seed in (20240607, 1, 2):
+        for gid, calls in checks.plan(name, seed).items():
+            for call in calls:
+                part = call.part
+                got, want = _result(ns, part, call.args, call.feeds), _want(
+                    part, call.args, call.feeds)
+                assert part.compare(got, want) is None, (gid, part.compare(got, want))
+                if not part.describe:
+                    assert part.compare(perturbed(want), want), f"{part.function}: perturbed"
+
+
+def test_model_checks_name_the_mistake() -> None:
+    """The Keras parts' comparator catches the usual mistakes and says which."""
+    import keras
+
+    from course_grader import parts, probe
+
+    feeds = [np.array([[3, 1, 0, 0]], dtype="int32"), np.array([[3, 1]], dtype="int32")]
+    want = parts.build_model(5, 2, 3, feeds=feeds)
+
+    def model(*layers):
+        m = keras.Sequential(list(layers))
+        m.build((None, None))
+        return probe.describe_model(m, feeds)
+
+    good = model(keras.layers.Embedding(5, 2, mask_zero=True), keras.layers.LSTM(3),
+                 keras.layers.Dense(1, activation="sigmoid"))
+    assert parts.compare_model(good, want) is None
+    no_mask = model(keras.layers.Embedding(5, 2), keras.layers.LSTM(3),
+                    keras.layers.Dense(1, activation="sigmoid"))
+    assert "mask_zero" in parts.compare_model(no_mask, want)
+    linear = model(keras.layers.Embedding(5, 2, mask_zero=True), keras.layers.LSTM(3),
+                   keras.layers.Dense(1))
+    assert "activation" in parts.compare_model(linear, want)
+    gru = model(keras.layers.Embedding(5, 2, mask_zero=True), keras.layers.GRU(3),
+                keras.layers.Dense(1, activation="sigmoid"))
+    assert "the layers are" in parts.compare_model(gru, want)
+    assert "expected a Keras model" in parts.compare_model({"type": "list"}, want)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorizer_reference_is_keras_text_vectorization(seed: int) -> None:
+    """make_vectorizer's plain-Python reference agrees with Keras on the graded inputs."""
+    import keras
+
+    from course_grader import parts, probe
+
+    rng = np.random.default_rng(seed)
+    (texts, max_tokens, seq_len), = parts._vectorizer_inputs(rng)
+    feeds = parts._vectorizer_feed(rng, (texts,))
+    layer = keras.layers.TextVectorization(max_tokens=max_tokens,
+                                           output_sequence_length=seq_len)
+    layer.adapt(texts)
+    got = probe.describe_vectorizer(layer, feeds)
+    want = parts.make_vectorizer(texts, max_tokens, seq_len, feeds=feeds)
+    assert parts.compare_vectorizer(got, want) is None
+    wrong = keras.layers.TextVectorization(max_tokens=max_tokens + 1,
+                                           output_sequence_length=seq_len + 1)
+    wrong.adapt(texts)
+    assert parts.compare_vectorizer(probe.describe_vectorizer(wrong, feeds), want)
 
 
 @pytest.mark.parametrize("name", sorted(PARTS))
-def test_released_stubs_fail_every_recheck(name: str) -> None:
+def test_released_stubs_fail_every_check(name: str) -> None:
     ns = namespace_of(read(exercise_path(name)))
     rng = np.random.default_rng(7)
     for part in PARTS[name]:
@@ -424,7 +503,7 @@ def _run_visible_until(name: str, part: str, edit: tuple[str, str] | None) -> st
     'pass' or the AssertionError message of ``part``'s visible test."""
     scope: dict = {}
     for cell in code_cells(read(solution_path(name))):
-        source = HIDDEN.sub("", cell.source)
+        source = cell.source
         if edit and meta(cell).get("grade_id") == part:
             assert edit[0] in source, f"the mistake {edit[0]!r} no longer applies to {part}"
             source = source.replace(*edit)
