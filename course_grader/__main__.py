@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade on the workers of this Dask scheduler (tcp://HOST:8786; "
                         "default: $DASK_SCHEDULER_ADDRESS, else local worker processes)")
     g.add_argument("--seed", type=int, default=None,
-                   help="seed of the inputs the graded functions are called with (default: a new one per student); "
-                        "the same seed gives the same reasons on every run")
+                   help="seed of the inputs the graded functions are called with "
+                        "(default: a new one per student); the same seed gives the same "
+                        "reasons on every run")
     d = Settings()
     g.add_argument("--cell-timeout", type=int, default=d.cell_timeout,
                    help=f"seconds per cell before it is interrupted (default {d.cell_timeout})")

@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from . import probe
 from .parts import PARTS, Part
 
-PROBE_SOURCE = open(probe.__file__, encoding="utf-8").read()  # noqa: SIM115
+PROBE_SOURCE = open(probe.__file__, encoding="utf-8").read()
 
 
 @dataclass
@@ -50,9 +49,9 @@ def probe_cell(calls: list[Call], call_seconds: int) -> str:
     job = {"call_seconds": int(call_seconds), "calls": [
         {"function": c.part.function, "args": probe.encode(c.args),
          "describe": c.part.describe, "feeds": probe.encode(c.feeds)} for c in calls]}
-    return ("exec(compile({src!r}, '<course-grader>', 'exec'), __course_grader := {{}})\n"
-            "__course_grader['main'](globals(), {job!r})\n"
-            "del __course_grader\n").format(src=PROBE_SOURCE, job=json.loads(json.dumps(job)))
+    return (f"exec(compile({PROBE_SOURCE!r}, '<course-grader>', 'exec'), __course_grader := {{}})\n"
+            f"__course_grader['main'](globals(), {json.loads(json.dumps(job))!r})\n"
+            "del __course_grader\n")
 
 
 def read_results(outputs: list) -> dict[int, dict]:

@@ -278,9 +278,10 @@ class SandboxedExecute(Execute):
         and keep what came back for :class:`VerifyGrades`."""
         probe = new_code_cell(checks.probe_cell(self.checked["calls"][grade_id],
                                                 self.call_seconds))
-        test_cell = self.nb.cells[index]
+        test_cell, t0 = self.nb.cells[index], time.monotonic()
         try:
             self.execute_cell(probe, index, store_history=False)
         finally:
             self.nb.cells[index] = test_cell  # execute_cell stores the cell it ran there
         self.checked["results"][grade_id] = checks.read_results(probe.outputs)
+        self.checked["seconds"] = self.checked.get("seconds", 0.0) + time.monotonic() - t0

@@ -560,7 +560,7 @@ def compare_vectorizer(got: Any, want: dict) -> str | None:
     for k, (g, w) in enumerate(zip(vocab, want["vocabulary"], strict=True)):
         if g != w:
             return f"the vocabulary is wrong from entry {k} on (is it ordered by frequency?)"
-    for k, (g, w) in enumerate(zip(got.get("outputs", []), want["outputs"], strict=True)):
+    for g, w in zip(got.get("outputs", []), want["outputs"], strict=True):
         if not isinstance(g, np.ndarray) or g.shape != w.shape:
             return f"the output has shape {getattr(g, 'shape', None)}, expected {w.shape}"
         bad = [i for i in range(len(w)) if not np.array_equal(g[i], w[i])]

@@ -8,10 +8,9 @@
   (``OverwriteCells.add_missing_cells``). Editing, emptying, deleting or re-pointing cells
   and metadata so gains nothing.
 - :class:`SanitizeFeedback` (generate_feedback): the feedback shows the learner's cells
-  and, for each test cell, its visible part and a one-line verdict; never hidden test
-  code (removed from sources, and any message quoting it is withheld), never tracebacks
-  (they quote the test code), never what the code printed (outputs can carry expected
-  values out of a hidden test).
+  and, for each test cell, its (visible) source and a one-line verdict; never tracebacks,
+  never what the code printed. The notebooks hold no hidden tests: the grader's checks
+  and their references live in ``course_grader/parts.py`` and never enter a notebook.
 """
 
 from __future__ import annotations
@@ -28,9 +27,6 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer
 
 from .outputs import shrink_output
-
-BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
-END_HIDDEN = "END HIDDEN TESTS"
 
 
 class RestoreCellMetadata(NbGraderPreprocessor):
@@ -70,11 +66,6 @@ class RestoreCellMetadata(NbGraderPreprocessor):
                 canon["task"] = True
             cell.metadata["nbgrader"] = NotebookNode(canon)
             present.add(gid)
-            if sources[gid][1] and cell.get("source") != sources[gid][2] and (
-                    _norm(without_hidden_tests(sources[gid][2])) == _norm(cell.source)):
-                # the released cell (hidden tests removed): put them back quietly, so that
-                # nbgrader's checksum warning is kept for cells a learner really edited
-                cell.source = sources[gid][2]
 
         # put back deleted read-only cells (not graded: nbgrader re-inserts graded ones)
         for pos, gid in enumerate(order):
@@ -100,49 +91,6 @@ class RestoreCellMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
-def hidden_regions(source: str) -> list[str]:
-    """The lines of the hidden test regions of a cell's source."""
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if BEGIN_HIDDEN in line:
-            inside = True
-        elif END_HIDDEN in line:
-            inside = False
-        elif inside:
-            lines.append(line)
-    return lines
-
-
-def without_hidden_tests(source: str) -> str:
-    """A cell's source as nbgrader releases it: the hidden test regions taken out."""
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if BEGIN_HIDDEN in line:
-            inside = True
-        elif END_HIDDEN in line:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return "\n".join(lines)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def fingerprints(nb) -> list[str]:
-    """Normalised non-trivial lines of every hidden test region of ``nb``."""
-    prints = set()
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code" or not utils.is_grade(cell):
-            continue
-        for line in hidden_regions(cell.source):
-            n = _norm(line)
-            if len(n) >= 12 and not n.startswith("#"):
-                prints.add(n)
-    return sorted(prints)
-
-
 def short_error(out: dict, limit: int = 600) -> NotebookNode:
     """A one-line version of an error output: ``ename: evalue`` without traceback."""
     ename = str(out.get("ename", "Error"))[:100]
@@ -155,28 +103,17 @@ def short_error(out: dict, limit: int = 600) -> NotebookNode:
 
 
 class SanitizeFeedback(NbGraderPreprocessor):
-    """Strip hidden tests, tracebacks and printed output from the feedback (see module)."""
+    """Strip tracebacks and printed output from the feedback (see module)."""
 
     keep_student_outputs = Bool(
         False, help="Keep (size-limited) outputs of the learner's own cells.").tag(config=True)
     message_chars = Integer(600, help="Longest error message shown.").tag(config=True)
 
     def preprocess(self, nb, resources):
-        prints = fingerprints(nb)
-
-        def withheld(text: str) -> bool:
-            t = _norm(text)
-            return any(p in t for p in prints)
-
         for cell in nb.cells:
             if cell.get("cell_type") != "code":
                 continue
             graded = utils.is_grade(cell)
-            if graded or BEGIN_HIDDEN in cell.source:
-                if cell.source.count(BEGIN_HIDDEN) != cell.source.count(END_HIDDEN):
-                    cell.source = "# (test code hidden)"  # unbalanced markers: show nothing
-                else:
-                    cell.source = without_hidden_tests(cell.source)
             errors = [short_error(o, self.message_chars) for o in cell.get("outputs", [])
                       if o.get("output_type") == "error"]
             kept = []
@@ -184,10 +121,6 @@ class SanitizeFeedback(NbGraderPreprocessor):
                 for o in cell.get("outputs", []):
                     if o.get("output_type") in ("stream", "display_data", "execute_result"):
                         kept.append(shrink_output(copy.deepcopy(o)))
-            for o in errors:
-                if withheld(o.evalue) or withheld(o.ename):
-                    o.evalue = "[message withheld: it quotes hidden test code]"
-                    o.traceback = [f"{o.ename}: {o.evalue}"]
             if graded and not errors:
                 # nbgrader scores a test cell that wrote to stderr 0: say so, briefly
                 err_text = "".join(str(o.get("text", "")) for o in cell.get("outputs", [])
@@ -195,11 +128,8 @@ class SanitizeFeedback(NbGraderPreprocessor):
                                    and o.get("name") == "stderr")
                 if err_text:
                     err_text = err_text.strip()[: self.message_chars]
-                    if withheld(err_text):
-                        err_text = "[message withheld: it quotes hidden test code]"
                     kept.append(NotebookNode(output_type="stream", name="stderr",
                                              text=err_text + "\n"))
-            kept = [o for o in kept if not withheld(str(o))]
             cell.outputs = kept + errors
             cell.execution_count = None
         nb.metadata.pop("widgets", None)

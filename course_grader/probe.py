@@ -162,7 +162,7 @@ def _changed(before, after) -> bool:
                     and np.array_equal(before, after, equal_nan=True))
     if isinstance(before, (list, tuple)):
         return (not isinstance(after, type(before)) or len(before) != len(after)
-                or any(_changed(b, a) for b, a in zip(before, after)))
+                or any(_changed(b, a) for b, a in zip(before, after, strict=True)))
     return False
 
 
@@ -201,7 +201,7 @@ def main(user_ns: dict, job: dict) -> None:  # pragma: no cover - runs in the ke
             finally:
                 signal.alarm(0)
                 signal.signal(signal.SIGALRM, old)
-            mutated = [i for i, (b, a) in enumerate(zip(kept, args)) if _changed(b, a)]
+            mutated = [i for i, (b, a) in enumerate(zip(kept, args, strict=True)) if _changed(b, a)]
             emit({"call": k, "result": encode(result), "mutated": mutated})
-        except BaseException as err:  # noqa: BLE001 - everything the learner's code raises
+        except BaseException as err:
             emit({"call": k, "error": _short(err)})

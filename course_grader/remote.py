@@ -14,7 +14,7 @@ cluster as :func:`grade_job` ``(job, course) -> dict``:
 
 A worker builds a private course in a scratch folder from that, grades it with
 :func:`course_grader.worker.grade_student` (the same function the local worker processes
-run: sandboxed kernel, out-of-kernel re-check, nbgrader's feedback), in a child process
+run: sandboxed kernel, the parts' checks, nbgrader's feedback), in a child process
 killed with its kernel at the student's time limit, and deletes the folder. Workers need
 only the course environment and bubblewrap; they never see the real gradebook or the
 other students' files. The instructor's machine alone writes the gradebook,

@@ -1,6 +1,6 @@
 """The bubblewrap sandbox every piece of student code runs in.
 
-A student's kernel (and the out-of-kernel re-check) starts through::
+A student's kernel starts through::
 
     timeout -s KILL <seconds> prlimit --as=... --nproc=... --fsize=... --core=0 \
         bwrap --unshare-all --uid 1000 --gid 1000 --cap-drop ALL \

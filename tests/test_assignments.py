@@ -75,8 +75,8 @@ def lstm_ref_restored():
 
 
 def namespace_of(nb) -> dict:
-    """Run the setup cell and every solution cell of ``nb`` here (what the grader's
-    out-of-kernel re-check runs in its sandbox) and return their namespace."""
+    """Run the setup cell and every solution cell of ``nb`` here and return their
+    namespace (the functions the grader calls in the student's kernel)."""
     ns: dict = {"__name__": "__assignment__"}
     with lstm_ref_restored():
         for cell in code_cells(nb):
@@ -292,7 +292,7 @@ def test_check_messages_never_show_the_expected_values() -> None:
             assert secret not in message, f"{message!r} reveals {secret}"
 
 
-# ---------------------------------------------------------------- the re-check registry
+# ---------------------------------------------------------------- the declared parts
 def test_every_part_points_at_a_graded_cell_and_a_defined_function() -> None:
     assert set(PARTS) <= set(ASSIGNMENTS)
     for name, parts in PARTS.items():

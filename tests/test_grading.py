@@ -44,7 +44,7 @@ PRESENT = [a for a in ASSIGNMENTS
                   for step in ("solutions", "exercises"))]
 OTHERS = [a for a in PRESENT if a != hc.A]
 # short limits for the hostile class: an endless loop costs ~CELL + 10 s, not minutes
-CELL, KERNEL, RECHECK = 10, 60, 20
+CELL, KERNEL = 10, 60
 
 
 def _env(fault: str = "") -> dict:
@@ -82,7 +82,7 @@ def runs(tmp_path_factory):
         classroom.submit(str(others), "untouched", a, classroom.read(str(others), "exercises", a))
 
     p_h = _grade(hostile, [hc.A], "--cell-timeout", str(CELL), "--kernel-timeout", str(KERNEL),
-                 "--recheck-timeout", str(RECHECK), fault=hc.FAULT)
+                 fault=hc.FAULT)
     p_o = _grade(others, OTHERS) if OTHERS else None
     out_h, _ = p_h.communicate(timeout=900)
     out_o = p_o.communicate(timeout=900)[0] if p_o else ""
@@ -174,7 +174,7 @@ def test_nbgrader_export_reads_the_same_gradebook(runs):
 
 
 def test_plain_nbgrader_autograde_is_sandboxed_checked_and_fails_closed(tmp_path):
-    """`nbgrader autograde` (and so the formgrader) uses the sandbox and the re-check, with
+    """`nbgrader autograde` (and so the formgrader) uses the sandbox and the checks, with
     the configured limits; a grader fault in the middle of one student's grading gives
     that student 0 and a reason, and no one else anything different."""
     course = classroom.make_course(str(tmp_path), [hc.A])
@@ -208,24 +208,24 @@ def test_plain_nbgrader_autograde_is_sandboxed_checked_and_fails_closed(tmp_path
     assert "injected grader fault" in verdict["reason"]
 
 
-def _secret_lines(assignment) -> tuple[list[str], list[str]]:
-    """Lines of hidden tests, and of solutions, that the released exercise does not show."""
+def _secret_lines(assignment) -> list[str]:
+    """Lines of the solutions that the released exercise does not show, and of the
+    grader's declarations (references, comparators), which no notebook holds."""
     sol = classroom.read(REPO, "solutions", assignment)
     released = nbformat.writes(classroom.read(REPO, "exercises", assignment))
-    found = {"hidden": set(), "solution": set()}
-    inside = None
+    found, inside = set(), False
     for cell in sol.cells:
         for line in cell.source.split("\n"):
-            if "BEGIN HIDDEN TESTS" in line:
-                inside = "hidden"
-            elif "BEGIN SOLUTION" in line:
-                inside = "solution"
-            elif "END HIDDEN TESTS" in line or "END SOLUTION" in line:
-                inside = None
+            if "BEGIN SOLUTION" in line or "END SOLUTION" in line:
+                inside = "BEGIN" in line
             elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#"):
                 if json.dumps(line.strip())[1:-1] not in released:
-                    found[inside].add(line.strip())
-    return sorted(found["hidden"]), sorted(found["solution"])
+                    found.add(line.strip())
+    with open(os.path.join(REPO, "course_grader", "parts.py"), encoding="utf-8") as f:
+        found.update(line.strip() for line in f if len(line.strip()) >= 40
+                     and line.strip().startswith(("return ", "want", "for ", "vocab"))
+                     and json.dumps(line.strip())[1:-1] not in released)
+    return sorted(found)
 
 
 def _feedback_text(path: str) -> str:
@@ -236,13 +236,12 @@ def _feedback_text(path: str) -> str:
 
 
 @pytest.mark.parametrize("which", ["hostile", "others"])
-def test_feedback_shows_no_hidden_tests_or_solutions(runs, which):
+def test_feedback_shows_no_solutions_or_checks(runs, which):
     root = runs[which]
     checked = 0
     for a in ([hc.A] if which == "hostile" else OTHERS):
-        hidden, solution = _secret_lines(a)
-        assert hidden
-        assert solution
+        secret = _secret_lines(a)
+        assert len(secret) > 20
         for student in os.listdir(os.path.join(root, "feedback")):
             path = os.path.join(root, "feedback", student, a, f"{a}.html")
             if not os.path.exists(path):
@@ -253,8 +252,10 @@ def test_feedback_shows_no_hidden_tests_or_solutions(runs, which):
                                  as_version=4)
             own = "\n".join(c.source for c in mine.cells if c.cell_type == "code" and not
                             c.metadata.get("nbgrader", {}).get("locked"))
-            leaked = [s for s in hidden + solution if s in text and s not in own]
+            leaked = [s for s in secret if s in text and s not in own]
             assert not leaked, (student, leaked[:3])
+            assert "__course_grader" not in text
+            assert "probe+json" not in text
             assert "SQLite format" not in text
             assert "Traceback (most recent call" not in text
             checked += 1
@@ -288,7 +289,7 @@ def test_flags_name_what_was_ignored(runs):
     assert "np.allclose" in rows["hostile_monkeypatch"]["flags"]
     assert "lstm_ref.py" in rows["hostile_shadow_files"]["flags"]
     assert "numpy.py" in rows["hostile_shadow_files"]["flags"]
-    assert "re-check" in rows["hostile_monkeypatch"]["reason"]
+    assert "on inputs drawn at grading time" in rows["hostile_monkeypatch"]["reason"]
 
 
 def test_summary_and_histogram_written(runs):
@@ -420,7 +421,7 @@ def test_regrading_overwrites_and_loses_nothing(runs):
     root = runs["hostile"]
     before = _rows(root, hc.A)
     p = _grade(root, [hc.A], "--only", "honest_partial,edge_misnamed",
-               "--cell-timeout", str(CELL), "--recheck-timeout", str(RECHECK))
+               "--cell-timeout", str(CELL))
     out, _ = p.communicate(timeout=600)
     assert p.returncode == 0, out[-2000:]
     after = _rows(root, hc.A)
@@ -509,7 +510,7 @@ def test_nbgrader_config_grades_only_in_the_sandbox_and_fails_closed():
     assert ClearOutput in sanitize or any(c.__name__ == "ClearOutputPreprocessor"
                                           for c in sanitize)
     assert cfg.OverwriteCells.add_missing_cells is True
-    # feedback never shows hidden tests or their output
+    # feedback never shows tracebacks or printed output
     feedback = classes(cfg.GenerateFeedback.preprocessors)
     exporter = classes([cfg.GenerateFeedback.exporter_class])[0]
     assert any(c.__name__ == "SanitizeFeedback" for c in feedback), feedback
@@ -536,7 +537,7 @@ def test_output_limits_keep_errors():
 def test_codec_round_trip_never_unpickles():
     import numpy as np
 
-    from course_grader import _recheck_runner as r
+    from course_grader import probe as r
 
     value = (np.arange(6.0).reshape(2, 3), {"i": np.float32(1.5), 3: [1, None, "s"]},
              float("nan"), 2**70, np.array([1, 2], dtype=np.int16))

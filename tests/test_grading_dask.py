@@ -3,7 +3,7 @@
 A scheduler and two workers are started as separate processes on 127.0.0.1 (what an
 instructor would run on other machines: ``dask scheduler`` and ``dask worker``). The same
 class of ch02_lstm_cell submissions, copied into two throw-away courses, is graded once by
-the local worker processes and once through the cluster, with the same re-check seed; one
+the local worker processes and once through the cluster, with the same seed for the checks; one
 worker is killed with SIGKILL in the middle of the cluster's run. About 80 s on 2 cores.
 """
 
