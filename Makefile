@@ -26,7 +26,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
 
 ASSIGNMENTS := ch01_vanishing_gradients ch02_lstm_cell ch03_text_classification \
-               ch04_stacked_lstms ch05_time_series ch06_gru
+               ch04_stacked_lstms ch05_time_series ch06_gru ch07_sequence_outputs
 
 .PHONY: help book test test-fast lint sysdeps exercises check-exercises grade lab \
         bench clean venv lock

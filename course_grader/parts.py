@@ -157,6 +157,26 @@ def compare_exact(got: Any, want: Any) -> str | None:
     return None if got == want else "wrong value"
 
 
+def compare_exact_arrays(got: Any, want: Any) -> str | None:
+    """Integer arrays (or tuples of them) equal entry by entry: same shape, integer dtype."""
+    if isinstance(want, tuple):
+        if not isinstance(got, tuple) or len(got) != len(want):
+            return f"expected a tuple of {len(want)} arrays, got {type(got).__name__}"
+        for k, (g, w) in enumerate(zip(got, want, strict=True)):
+            reason = compare_exact_arrays(g, w)
+            if reason:
+                return f"item {k}: {reason}"
+        return None
+    if not isinstance(got, np.ndarray):
+        return f"expected a NumPy array, got {type(got).__name__}"
+    if got.shape != want.shape:
+        return f"shape {got.shape}, expected {want.shape}"
+    if not np.issubdtype(got.dtype, np.integer):
+        return f"dtype {got.dtype}, expected integers"
+    wrong = int(np.sum(got != want))
+    return f"{wrong} of {want.size} entries are wrong" if wrong else None
+
+
 # ---------------------------------------------------------------- shared input generators
 def _normal(rng: np.random.Generator, *shape: int, scale: float = 1.0,
             dtype: Any = np.float64) -> np.ndarray:
@@ -591,6 +611,76 @@ def _vectorizer_feed(rng: np.random.Generator, args: tuple) -> list:
     return [list(texts[:3]) + ["unseen words only", " ".join(f"w{k}" for k in range(40)), ""]]
 
 
+# ---------------------------------------------------------------- ch07_sequence_outputs
+def lm_pairs(ids: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slices X[s] = ids[s:s+L] and their targets one step later, Y[s] = ids[s+1:s+L+1]."""
+    S = len(ids) - seq_len
+    return (np.stack([ids[s:s + seq_len] for s in range(S)]),
+            np.stack([ids[s + 1:s + 1 + seq_len] for s in range(S)]))
+
+
+def teacher_forcing_inputs(last_value: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """y_0, then the true y_1 .. y_{K-1}: the targets shifted right by one step."""
+    return np.concatenate([last_value[:, None], targets[:, :-1]], axis=1)
+
+
+def sample_from_probs(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each row, the smallest k with cumsum(probs)[k] > u (at most V - 1)."""
+    k = (np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1)
+    return np.minimum(k, probs.shape[1] - 1)
+
+
+def _softmax_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = [(_normal(rng, 1), 1.0)]
+    for scale, temperature in ((3.0, 0.3), (1.0, 2.5), (300.0, 0.05)):
+        out.append((_normal(rng, *_sizes(rng, 2, 1, 8), scale=scale), temperature))
+    out.append((_normal(rng, int(rng.integers(2, 9)), scale=5.0), float(rng.uniform(0.2, 4))))
+    return out
+
+
+def _lm_pair_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for n, L in ((2, 1), (int(rng.integers(5, 40)), 1)):
+        out.append((rng.integers(0, 50, size=n), L))
+    n = int(rng.integers(5, 40))
+    out.append((rng.integers(0, 50, size=n), int(rng.integers(2, n))))
+    return out
+
+
+def _teacher_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(_normal(rng, N), _normal(rng, N, K))
+            for N, K in ((1, 1), _sizes(rng, 2, 1, 7), _sizes(rng, 2, 2, 7))]
+
+
+def _sample_inputs(rng: np.random.Generator) -> list[tuple]:
+    out = []
+    for N, V in ((1, 1), _sizes(rng, 2, 2, 9), _sizes(rng, 2, 2, 9)):
+        p = rng.dirichlet(np.ones(V) * 0.7, size=N)
+        out.append((p, rng.uniform(size=N) * 0.999999))
+    p = np.tile([0.25, 0.25, 0.5], (3, 1))   # u exactly on a cumulative sum
+    out.append((p, np.array([0.0, 0.25, 0.5])))
+    return out
+
+
+def build_many_to_many(input_dim: int, units: int, output_dim: int, *, feeds: list) -> dict:
+    """LSTM(units, return_sequences=True) -> Dense(output_dim), linear: (N, T, D) -> (N, T, O)."""
+    N, T, _ = feeds[0].shape
+    return {"layers": [{"class": "LSTM", "units": units, "return_sequences": True},
+                       {"class": "Dense", "units": output_dim, "activation": "linear"}],
+            "layer_shapes": [(N, T, units), (N, T, output_dim)],
+            "output_shapes": [(N, T, output_dim)],
+            "params": _lstm_params(input_dim, units) + units * output_dim + output_dim}
+
+
+def _many_to_many_inputs(rng: np.random.Generator) -> list[tuple]:
+    return [(1, 1, 1), tuple(int(n) for n in rng.integers(2, 9, size=3))]
+
+
+def _many_to_many_feed(rng: np.random.Generator, args: tuple) -> list:
+    N, T = (int(n) for n in rng.integers(1, 6, size=2))
+    return [rng.standard_normal((N, T, args[0])).astype("float32")]
+
+
 # ---------------------------------------------------------------- the registry
 #: assignment name -> its graded parts. ``grade_id`` is the part's test cell. Several
 #: parts may share a grade_id (a cell that checks two functions); each must pass for that
@@ -660,6 +750,17 @@ PARTS: dict[str, list[Part]] = {
         Part("gru_sequence_tests", "gru_sequence", 2, _gru_sequence_inputs, gru_sequence),
         Part("count_params_tests", "count_params", 2, _count_inputs(("rnn", "lstm", "gru")),
              lstm_ref.count_params),
+    ],
+    "ch07_sequence_outputs": [
+        Part("softmax_temperature_tests", "softmax_temperature", 2, _softmax_inputs,
+             lstm_ref.softmax_temperature),
+        Part("lm_pairs_tests", "lm_pairs", 2, _lm_pair_inputs, lm_pairs, compare_exact_arrays),
+        Part("teacher_forcing_inputs_tests", "teacher_forcing_inputs", 2, _teacher_inputs,
+             teacher_forcing_inputs),
+        Part("sample_from_probs_tests", "sample_from_probs", 2, _sample_inputs,
+             sample_from_probs, compare_exact_arrays),
+        Part("build_many_to_many_tests", "build_many_to_many", 3, _many_to_many_inputs,
+             build_many_to_many, compare_model, describe="model", feed=_many_to_many_feed),
     ],
 }
 

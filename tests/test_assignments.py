@@ -1,4 +1,4 @@
-"""The six nbgrader assignments: metadata, released exercises, test helpers, checks.
+"""The seven nbgrader assignments: metadata, released exercises, test helpers, checks.
 
 Most tests read the notebooks as JSON and run no kernel. The tests of the declared
 parts (course_grader/parts.py) execute the setup and solution cells in this process.
@@ -26,7 +26,7 @@ from course_grader.parts import PARTS
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("ch01_vanishing_gradients", "ch02_lstm_cell", "ch03_text_classification",
-               "ch04_stacked_lstms", "ch05_time_series", "ch06_gru")
+               "ch04_stacked_lstms", "ch05_time_series", "ch06_gru", "ch07_sequence_outputs")
 KERAS_ASSIGNMENTS = {"ch03_text_classification", "ch04_stacked_lstms", "ch05_time_series"}
 
 SOLUTION = re.compile(r"^ *### BEGIN SOLUTION\n(.*?)^ *### END SOLUTION\n?", re.S | re.M)
@@ -578,3 +578,49 @@ def test_visible_step_tests_catch_the_usual_mistakes(name: str, part: str, mista
     assert message != "pass", f"the visible test of {part} passes with the {mistake}"
     assert message.startswith(f"{part}"), message
     assert any(w in message for w in ("example", "with ", "on ")), message
+
+
+# Chapter 7's usual mistakes: each fails Validate already, and the message says which.
+SEQUENCE_MISTAKES = {
+    ("softmax_temperature", "multiplied by the temperature"): (
+        ("s = np.asarray(logits) / temperature", "s = np.asarray(logits) * temperature"),
+        "must sharpen"),
+    ("softmax_temperature", "largest logit not subtracted"): (
+        ("e = np.exp(s - s.max(axis=-1, keepdims=True))", "e = np.exp(s)"),
+        "subtract the largest logit"),
+    ("softmax_temperature", "summed over the whole batch"): (
+        ("return e / e.sum(axis=-1, keepdims=True)", "return e / e.sum()"), "row sums"),
+    ("lm_pairs", "target not shifted"): (
+        ("Y = np.stack([ids[s + 1:s + 1 + seq_len] for s in range(S)])", "Y = X.copy()"),
+        "shifted by one step"),
+    ("teacher_forcing_inputs", "targets fed as decoder inputs"): (
+        ("return np.concatenate([last_value[:, None], targets[:, :-1]], axis=1)",
+         "return targets.copy()"), "shift them right"),
+    ("teacher_forcing_inputs", "targets shifted left"): (
+        ("return np.concatenate([last_value[:, None], targets[:, :-1]], axis=1)",
+         "return np.concatenate([targets[:, 1:], last_value[:, None]], axis=1)"),
+        "shifted left"),
+    ("sample_from_probs", "arg max instead of a draw"): (
+        ("k = (cdf <= u[:, None]).sum(axis=1)", "k = probs.argmax(axis=1)"), "arg max"),
+    ("sample_from_probs", "u equal to a cumulative sum stays"): (
+        ("k = (cdf <= u[:, None]).sum(axis=1)", "k = (cdf < u[:, None]).sum(axis=1)"),
+        "picks the next symbol"),
+    ("build_many_to_many", "LSTM returns only its last state"): (
+        ("keras.layers.LSTM(units, return_sequences=True)", "keras.layers.LSTM(units)"),
+        "return_sequences=True"),
+}
+
+
+@pytest.mark.parametrize(("part", "mistake"), sorted(SEQUENCE_MISTAKES))
+def test_visible_sequence_tests_catch_the_usual_mistakes(part: str, mistake: str) -> None:
+    """ch07_sequence_outputs: the unshifted target, the decoder reading its own answer, the
+    temperature that flattens, the greedy draw: each fails Validate and says so."""
+    name = "ch07_sequence_outputs"
+    if part == "build_many_to_many":
+        pytest.importorskip("keras")
+    assert _run_visible_until(name, part, None) == "pass"
+    edit, fragment = SEQUENCE_MISTAKES[(part, mistake)]
+    with np.errstate(over="ignore", invalid="ignore"):  # a notebook only prints these
+        message = _run_visible_until(name, part, edit)
+    assert message != "pass", f"the visible test of {part} passes with the {mistake}"
+    assert fragment in message, message

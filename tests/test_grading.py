@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.grading,
 
 REPO = classroom.REPO
 ASSIGNMENTS = ["ch01_vanishing_gradients", "ch02_lstm_cell", "ch03_text_classification",
-               "ch04_stacked_lstms", "ch05_time_series", "ch06_gru"]
+               "ch04_stacked_lstms", "ch05_time_series", "ch06_gru", "ch07_sequence_outputs"]
 PRESENT = [a for a in ASSIGNMENTS
            if all(os.path.exists(os.path.join(REPO, step, a, f"{a}.ipynb"))
                   for step in ("solutions", "exercises"))]
