@@ -30,7 +30,8 @@ except ImportError as err:
 
 c.Autograde.sanitize_preprocessors = list(SANITIZE)
 # includes the checks of the declared parts (course_grader/parts.py, judged by
-# VerifyGrades outside the sandbox), which fail closed: a grader error scores the submission 0 and marks it for manual grading
+# VerifyGrades outside the sandbox), which fail closed: a grader error scores the
+# submission 0 and marks it for manual grading
 c.Autograde.autograde_preprocessors = list(AUTOGRADE)
 c.GenerateFeedback.preprocessors = list(FEEDBACK)
 c.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER  # MathJax inline, long lines wrapped
