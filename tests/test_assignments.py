@@ -27,7 +27,8 @@ from course_grader.parts import PARTS
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("ch01_vanishing_gradients", "ch02_lstm_cell", "ch03_text_classification",
                "ch04_stacked_lstms", "ch05_time_series", "ch06_gru", "ch07_sequence_outputs")
-KERAS_ASSIGNMENTS = {"ch03_text_classification", "ch04_stacked_lstms", "ch05_time_series"}
+KERAS_ASSIGNMENTS = {"ch03_text_classification", "ch04_stacked_lstms", "ch05_time_series",
+                     "ch07_sequence_outputs"}
 
 SOLUTION = re.compile(r"^ *### BEGIN SOLUTION\n(.*?)^ *### END SOLUTION\n?", re.S | re.M)
 POINTS_HEADING = re.compile(r"^## Part \d+: .*\((\d+) points?\)\s*$", re.M)
@@ -478,9 +479,16 @@ def test_solution_passes_validation(name: str) -> None:
 
 @pytest.mark.parametrize("name", _kernel_params())
 def test_released_exercise_fails_validation_in_every_part(name: str) -> None:
+    """Every part fails, and the Validate dialog shows each failure as one line (no
+    traceback: the setup cell turns them off while nbgrader validates)."""
     result = _validate(exercise_path(name))
     assert set(result) == {"failed"}, sorted(result)
     assert len(result["failed"]) == len(graded(read(exercise_path(name))))
+    for failure in result["failed"]:
+        error = re.sub(r"\x1b\[[0-9;]*m", "", failure["raw_error"]).strip()
+        assert error.startswith("NotImplementedError"), error[:300]
+        assert "Traceback" not in error, error[:300]
+        assert len(error.splitlines()) <= 2, error[:300]
 
 
 # ---------------------------------------------------------------- visible tests catch mistakes
