@@ -11,8 +11,11 @@ scores 0, whatever the kernel said about itself.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,11 +84,45 @@ def _reason(call: Call, msg: dict | None, missing: str) -> str | None:
         names = ", ".join(f"argument {int(i) + 1}" for i in msg["mutated"][:6])
         return f"changed its input in place ({names})"
     try:
-        want = (part.reference(*call.args, feeds=call.feeds) if part.feed
-                else part.reference(*call.args))
-        return part.compare(got, want)
+        want = (part.reference(*copy.deepcopy(call.args), feeds=call.feeds) if part.feed
+                else part.reference(*copy.deepcopy(call.args)))
+        reason = part.compare(got, want)
     except Exception as err:
         return f"could not be compared ({type(err).__name__}: {str(err)[:200]})"
+    if reason is None:
+        return None
+    for text, mistake in part.mistakes:
+        try:
+            other = mistake(*copy.deepcopy(call.args))
+            if part.compare(got, other) is None and part.compare(other, want) is not None:
+                return f"it matches {text}"
+        except Exception:  # a mistake that does not apply to these inputs
+            continue
+    match = re.match(r"item (\d+): ", reason)
+    if match and int(match.group(1)) < len(part.outputs):
+        reason = f"{part.outputs[int(match.group(1))]}: {reason[match.end():]}"
+    return reason
+
+
+def describe_args(part: Part, args: tuple) -> str:
+    """'x (3, 2), h_prev (3, 4), kind='lstm'': what the inputs were, never their values
+    beyond small scalars (the names are the reference's parameters)."""
+    try:
+        names = [n for n in inspect.signature(part.reference).parameters if n != "feeds"]
+    except (TypeError, ValueError):
+        names = []
+    out = []
+    for k, arg in enumerate(args):
+        name = names[k] if k < len(names) else f"argument {k + 1}"
+        if isinstance(arg, np.ndarray):
+            out.append(f"{name} {arg.shape}" + (" float32" if arg.dtype == np.float32 else ""))
+        elif isinstance(arg, (list, tuple)):
+            out.append(f"{name} (a list of {len(arg)})")
+        elif isinstance(arg, dict):
+            out.append(f"{name} (a dict of {len(arg)})")
+        elif isinstance(arg, (int, float, str)) or arg is None:
+            out.append(f"{name}={arg!r}")
+    return ", ".join(out)
 
 
 def judge(calls: dict[str, list[Call]], results: dict[str, dict[int, dict]],
@@ -107,6 +144,7 @@ def judge(calls: dict[str, list[Call]], results: dict[str, dict[int, dict]],
                              missing.get(gid, "") if got is None else "")
             if reason:
                 failed[gid] = (f"{call.part.function}() on inputs drawn at grading time "
-                               f"(seed {seed}): {reason}")
+                               f"({describe_args(call.part, call.args)}; seed {seed}): "
+                               f"{reason}")
                 break
     return failed

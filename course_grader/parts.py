@@ -83,6 +83,12 @@ class Part:
         (``"model"`` or ``"vectorizer"``, see :mod:`course_grader.probe`).
     feed : callable (Generator, args) -> list, optional
         Inputs the sandbox feeds to the returned object (``describe`` parts).
+    mistakes : tuple of (str, callable)
+        Usual mistakes, each a description and the function it amounts to (same
+        arguments): a wrong answer that matches one is named in the reason ("it matches
+        h = o * c; ..."), so the learner learns what went wrong, not only that it did.
+    outputs : tuple of str
+        Names of the items of a returned tuple, for the reason ("c: max abs error ...").
     """
 
     grade_id: str
@@ -94,10 +100,16 @@ class Part:
     uses: tuple[str, ...] = ()
     describe: str | None = None
     feed: Callable[[np.random.Generator, tuple], list] | None = None
+    mistakes: tuple[tuple[str, Callable[..., Any]], ...] = ()
+    outputs: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.compare is None:
             object.__setattr__(self, "compare", compare_arrays)
+        if not self.mistakes:
+            object.__setattr__(self, "mistakes", MISTAKES.get(self.function, ()))
+        if not self.outputs:
+            object.__setattr__(self, "outputs", OUTPUTS.get(self.function, ()))
 
 
 def compare_mapping(got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
@@ -679,6 +691,171 @@ def _many_to_many_inputs(rng: np.random.Generator) -> list[tuple]:
 def _many_to_many_feed(rng: np.random.Generator, args: tuple) -> list:
     N, T = (int(n) for n in rng.integers(1, 6, size=2))
     return [rng.standard_normal((N, T, args[0])).astype("float32")]
+
+
+# ---------------------------------------------------------------- the usual mistakes
+# Each is the function a common slip amounts to; a wrong answer equal to one of them is
+# named in the reason. Short and plain on purpose: they read like the mistake itself.
+def _sig(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _rnn_variant(x, h, W, U, b, *, transpose=False, bias=True, recurrent=True, act=np.tanh):
+    a = x @ W + (h @ (U.T if transpose else U) if recurrent else 0.0) + (b if bias else 0.0)
+    return act(a)
+
+
+def _bptt_variant(hs, U, dh, *, transpose=True, use_prev=False):
+    g = np.zeros(hs.shape)
+    g[:, -1] = dh
+    for t in range(hs.shape[1] - 1, 0, -1):
+        h = hs[:, t - 1] if use_prev else hs[:, t]
+        g[:, t - 1] = (g[:, t] * (1 - h ** 2)) @ (U.T if transpose else U)
+    return g
+
+
+def _cell_variant(x, h, c, w, *, x_first=False, out_tanh=True, use_i=True, swap_fi=False):
+    hx = np.concatenate([x, h] if x_first else [h, x])
+    f_key, i_key = ("i", "f") if swap_fi else ("f", "i")
+    f = _sig(w[f"W{f_key}"] @ hx + w[f"b{f_key}"])
+    i = _sig(w[f"W{i_key}"] @ hx + w[f"b{i_key}"])
+    g = np.tanh(w["Wc"] @ hx + w["bc"])
+    o = _sig(w["Wo"] @ hx + w["bo"])
+    c_new = f * c + (i * g if use_i else g)
+    return (o * np.tanh(c_new) if out_tanh else o * c_new), c_new
+
+
+def _gates_variant(x, h, W, U, b, *, perm=(0, 1, 2, 3), cand=np.tanh, use_x=True,
+                   use_h=True, use_b=True):
+    H = U.shape[0]
+    a = (x @ W if use_x else 0.0) + (h @ U if use_h else 0.0) + (b if use_b else 0.0)
+    blk = [a[:, p * H:(p + 1) * H] for p in perm]
+    return {"i": _sig(blk[0]), "f": _sig(blk[1]), "g": cand(blk[2]), "o": _sig(blk[3])}
+
+
+def _step_variant(x, h, c, W, U, b, *, out_tanh=True, use_i=True, swap=False, **gates):
+    g = _gates_variant(x, h, W, U, b, **gates)
+    c_new = g["f"] * c + (g["i"] * g["g"] if use_i else g["g"])
+    h_new = g["o"] * np.tanh(c_new) if out_tanh else g["o"] * c_new
+    return (c_new, h_new) if swap else (h_new, c_new)
+
+
+_KERAS_LSTM = ("i", "f", "c", "o")
+_PERMS = [p for p in __import__("itertools").permutations(range(4)) if p != (0, 1, 2, 3)]
+_BLOCK_ORDERS = tuple(
+    (f"the gate blocks read in the order ({', '.join(_KERAS_LSTM[k] for k in p)}); Keras' "
+     "order is (i, f, c, o)", p) for p in _PERMS)
+_GATE_SLIPS = (
+    ("a candidate g computed with sigmoid; g uses tanh", {"cand": _sig}),
+    ("a = x @ kernel + bias: the recurrent term h_prev @ recurrent_kernel is missing",
+     {"use_h": False}),
+    ("a = h_prev @ recurrent_kernel + bias: the input term x @ kernel is missing",
+     {"use_x": False}),
+    ("gates without the bias", {"use_b": False}),
+)
+
+
+def _gate_mistakes(variant) -> tuple:
+    out = [(text, lambda *a, p=p: variant(*a, perm=p)) for text, p in _BLOCK_ORDERS]
+    return tuple(out + [(text, lambda *a, kw=kw: variant(*a, **kw)) for text, kw in _GATE_SLIPS])
+
+
+def _gru_variant(x, h, W, U, b, *, swap_z=False, order=(0, 1, 2), bias_rows=(0, 1)):
+    H = U.shape[0]
+    ax, ah = x @ W + b[bias_rows[0]], h @ U + b[bias_rows[1]]
+    blk = lambda a, k: a[:, order[k] * H:(order[k] + 1) * H]  # noqa: E731
+    z, r = _sig(blk(ax, 0) + blk(ah, 0)), _sig(blk(ax, 1) + blk(ah, 1))
+    cand = np.tanh(blk(ax, 2) + r * blk(ah, 2))
+    return (1 - z) * h + z * cand if swap_z else z * h + (1 - z) * cand
+
+
+MISTAKES: dict[str, tuple] = {
+    "rnn_step": (
+        ("h_prev @ recurrent_kernel.T", lambda *a: _rnn_variant(*a, transpose=True)),
+        ("a step without the bias", lambda *a: _rnn_variant(*a, bias=False)),
+        ("a step without the recurrent term h_prev @ recurrent_kernel",
+         lambda *a: _rnn_variant(*a, recurrent=False)),
+        ("sigmoid instead of tanh", lambda *a: _rnn_variant(*a, act=_sig))),
+    "bptt_hidden_grads": (
+        ("U instead of U.T", lambda *a: _bptt_variant(*a, transpose=False)),
+        ("the factor 1 - h**2 taken from hs[:, t-1] instead of hs[:, t]",
+         lambda *a: _bptt_variant(*a, use_prev=True))),
+    "lstm_cell": (
+        ("hx = [x, h_prev]; the weights act on [h_prev, x] (hidden state first)",
+         lambda *a: _cell_variant(*a, x_first=True)),
+        ("h = o * c; the new hidden state is o * tanh(c)",
+         lambda *a: _cell_variant(*a, out_tanh=False)),
+        ("c = f * c_prev + g; the candidate g is scaled by the input gate i",
+         lambda *a: _cell_variant(*a, use_i=False)),
+        ("the weights of f and i swapped", lambda *a: _cell_variant(*a, swap_fi=True))),
+    "lstm_gates": _gate_mistakes(_gates_variant),
+    "lstm_step": (
+        ("h = o * c; the new hidden state is o * tanh(c)",
+         lambda *a: _step_variant(*a, out_tanh=False)),
+        ("c = f * c_prev + g; the candidate g is scaled by the input gate i",
+         lambda *a: _step_variant(*a, use_i=False)),
+        ("(c, h) returned; the order is (h, c)", lambda *a: _step_variant(*a, swap=True)),
+        *_gate_mistakes(_step_variant)),
+    "count_params": (
+        ("a count without the biases",
+         lambda kind, d, h: {"rnn": 1, "lstm": 4, "gru": 3}[kind] * h * (d + h)),
+        ("a GRU with one bias vector; Keras' GRU (reset_after=True) has two",
+         lambda kind, d, h: {"rnn": 1, "lstm": 4, "gru": 3}[kind] * h * (d + h + 1))),
+    "gru_step": (
+        ("h = (1 - z) * h_prev + z * candidate; Keras keeps h_prev where z is 1",
+         lambda *a: _gru_variant(*a, swap_z=True)),
+        ("the blocks read in the order r, z, h; Keras' order is z, r, h",
+         lambda *a: _gru_variant(*a, order=(1, 0, 2))),
+        ("the two bias rows swapped: bias[0] is the input's, bias[1] the recurrent one's",
+         lambda *a: _gru_variant(*a, bias_rows=(1, 0)))),
+    "create_sequences": (
+        ("targets that are each window's last value; the target is the value after it",
+         lambda d, L: (lstm_ref.create_sequences(d, L)[0], d[L - 1:len(d) - 1])),),
+    "scale_train_test": (
+        ("statistics of train and test together: the test part must not leak into them",
+         lambda tr, te: _scaled(tr, te, np.concatenate([tr, te]), 0)),
+        ("the sample standard deviation (ddof=1); use the population one (ddof=0)",
+         lambda tr, te: _scaled(tr, te, tr, 1))),
+    "persistence_forecast": (
+        ("the first value of each window; persistence repeats the last one",
+         lambda X: X[:, 0, 0]),),
+    "binary_accuracy": (
+        ("y_prob >= threshold; a probability equal to the threshold predicts 0",
+         lambda y, p, t=0.5: float(np.mean((p.reshape(len(y)) >= t) == (y == 1)))),),
+    "count_stack_params": (
+        ("every layer reading input_dim features; layer k reads the previous layer's units",
+         lambda d, units: int(sum(4 * h * (d + h + 1) for h in units))),),
+    "stacked_output_shapes": (
+        ("the last layer returning sequences too; it returns its last state only",
+         lambda n, t, d, units: [(n, t, h) for h in units]),),
+    "softmax_temperature": (
+        ("logits multiplied by the temperature; divide them by it",
+         lambda z, t: lstm_ref.softmax_temperature(z * t, 1.0)),),
+    "lm_pairs": (
+        ("targets equal to the inputs; the target is the slice shifted by one step",
+         lambda ids, L: (lm_pairs(ids, L)[0], lm_pairs(ids, L)[0])),),
+    "teacher_forcing_inputs": (
+        ("the targets themselves: the decoder would read the value it must predict",
+         lambda last, y: y),
+        ("targets shifted left; the decoder reads the previous value, y_0 first",
+         lambda last, y: np.concatenate([y[:, 1:], last[:, None]], axis=1))),
+    "sample_from_probs": (
+        ("the arg max (greedy decoding), not a draw", lambda p, u: p.argmax(axis=1)),
+        ("cumsum >= u; a u equal to a cumulative sum picks the next symbol",
+         lambda p, u: np.minimum((np.cumsum(p, axis=1) < u[:, None]).sum(axis=1),
+                                 p.shape[1] - 1))),
+}
+
+
+def _scaled(train, test, stats_from, ddof):
+    mean, std = stats_from.mean(axis=0), stats_from.std(axis=0, ddof=ddof)
+    return (train - mean) / std, (test - mean) / std, mean, std
+
+
+#: names of the items of the tuples some functions return, for the reasons
+OUTPUTS = {"lstm_cell": ("h", "c"), "lstm_step": ("h", "c"), "create_sequences": ("X", "y"),
+           "scale_train_test": ("train_scaled", "test_scaled", "mean", "std"),
+           "lm_pairs": ("X", "Y"), "clip_by_global_norm": ("clipped", "norm")}
 
 
 # ---------------------------------------------------------------- the registry

@@ -632,3 +632,34 @@ def test_visible_sequence_tests_catch_the_usual_mistakes(part: str, mistake: str
         message = _run_visible_until(name, part, edit)
     assert message != "pass", f"the visible test of {part} passes with the {mistake}"
     assert fragment in message, message
+
+
+def test_the_grader_names_each_usual_mistake() -> None:
+    """Every mistake declared in parts.MISTAKES is recognised by the grader's check on the
+    inputs it draws (for at least one of three seeds) and named in the reason, wherever it
+    can differ from the right answer (a GRU's bias count, not in ch02's LSTM-only part)."""
+    from course_grader import probe
+
+    recognised = set()
+    for name in PARTS:
+        named: dict[tuple[str, str], bool] = {}
+        for seed in (0, 1, 2):
+            for calls in checks.plan(name, seed).values():
+                for call in calls:
+                    for text, mistake in call.part.mistakes:
+                        key = (call.part.function, text)
+                        wrong = mistake(*copy.deepcopy(call.args))
+                        msg = {"call": 0, "result": probe.encode(wrong), "mutated": []}
+                        reason = checks._reason(call, msg, "")
+                        if reason is not None:
+                            named.setdefault(key, False)
+                            assert reason == f"it matches {text}" or not reason.startswith(
+                                "it matches"), (key, reason)
+                            named[key] |= reason == f"it matches {text}"
+        missed = [k for k, ok in named.items() if not ok]
+        assert not missed, f"{name}: never recognised: {missed}"
+        recognised |= set(named)
+    from course_grader.parts import MISTAKES
+
+    declared = {(f, text) for f, ms in MISTAKES.items() for text, _ in ms}
+    assert declared == recognised, sorted(declared - recognised)
