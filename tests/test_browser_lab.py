@@ -337,6 +337,8 @@ def test_validate_button_fails_then_passes(browser, lab):
     assert "NotImplementedError" in enames, f"saved errors: {enames}"
     assert kind == "validation-failed", f"expected a failed validation, got {kind}:\n{text}"
     assert "NotImplementedError" in text, text
+    # one line per failing test, no traceback (the setup cell's minimal tracebacks)
+    assert "most recent call" not in text, text[:2000]
     assert served["success"], served
     expected = validator_result(exercise)
     assert "failed" in expected, expected
