@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import probe
-from .parts import PARTS, Part
+from .parts import PARTS, Part, reference_of
 
 PROBE_SOURCE = open(probe.__file__, encoding="utf-8").read()
 
@@ -33,6 +33,7 @@ class Call:
     part: Part
     args: tuple
     feeds: list = field(default_factory=list)
+    given: dict = field(default_factory=dict)  # earlier function -> [(args, reference)]
 
 
 def plan(assignment: str, seed: int) -> dict[str, list[Call]]:
@@ -43,7 +44,12 @@ def plan(assignment: str, seed: int) -> dict[str, list[Call]]:
     for part in PARTS.get(assignment, []):
         for args in part.make_inputs(rng):
             feeds = part.feed(rng, tuple(args)) if part.feed else []
-            calls.setdefault(part.grade_id, []).append(Call(part, tuple(args), list(feeds)))
+            given = {}
+            for name, calls_of in part.uses:
+                ref = reference_of(assignment, name)
+                given[name] = [(a, ref(*a)) for a in calls_of(*args)]
+            calls.setdefault(part.grade_id, []).append(
+                Call(part, tuple(args), list(feeds), given))
     return calls
 
 
@@ -51,7 +57,9 @@ def probe_cell(calls: list[Call], call_seconds: int) -> str:
     """The source of the cell that makes the kernel run ``calls`` (see probe.py)."""
     job = {"call_seconds": int(call_seconds), "calls": [
         {"function": c.part.function, "args": probe.encode(c.args),
-         "describe": c.part.describe, "feeds": probe.encode(c.feeds)} for c in calls]}
+         "describe": c.part.describe, "feeds": probe.encode(c.feeds),
+         "given": {name: probe.encode(table) for name, table in c.given.items()}}
+        for c in calls]}
     return (f"exec(compile({PROBE_SOURCE!r}, '<course-grader>', 'exec'), __course_grader := {{}})\n"
             f"__course_grader['main'](globals(), {json.loads(json.dumps(job))!r})\n"
             "del __course_grader\n")

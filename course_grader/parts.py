@@ -75,9 +75,12 @@ class Part:
         The reference called with the same arguments (and ``feeds=`` when ``feed`` is set).
     compare : callable (got, want) -> str or None
         None if the result is acceptable, else a reason that reveals no expected value.
-    uses : tuple of str
-        Functions of earlier parts the learner's function is meant to call: when one of
-        them lost its points too, the reason points back to it (one bug, one place).
+    uses : tuple of (str, callable)
+        Functions of earlier parts the learner's function is meant to call, each with the
+        argument tuples it will be called with (computed from this part's arguments). The
+        grader answers those calls with the earlier part's reference while it checks this
+        part, so the part is judged on its own code; when the earlier part lost its points,
+        this one keeps its own (and its reason points back there: one bug, one place).
     describe : str or None
         For a function that returns a Keras object: how the sandbox turns it into data
         (``"model"`` or ``"vectorizer"``, see :mod:`course_grader.probe`).
@@ -97,7 +100,7 @@ class Part:
     make_inputs: Callable[[np.random.Generator], list[tuple]]
     reference: Callable[..., Any]
     compare: Callable[[Any, Any], str | None] = field(default=None)
-    uses: tuple[str, ...] = ()
+    uses: tuple[tuple[str, Callable[..., list[tuple]]], ...] = ()
     describe: str | None = None
     feed: Callable[[np.random.Generator, tuple], list] | None = None
     mistakes: tuple[tuple[str, Callable[..., Any]], ...] = ()
@@ -290,9 +293,39 @@ def _lstm_cell_inputs(rng: np.random.Generator) -> list[tuple]:
     return out
 
 
-def lstm_gates(*args: np.ndarray) -> dict[str, np.ndarray]:
+def _cell_sigmoid_args(x, h_prev, c_prev, weights) -> list[tuple]:
+    """The pre-activations lstm_cell passes to sigmoid (gates f, i, o)."""
+    hx = np.concatenate([h_prev, x])
+    return [(weights[f"W{g}"] @ hx + weights[f"b{g}"],) for g in "fio"]
+
+
+def _gates_sigmoid_args(x, h_prev, kernel, recurrent_kernel, bias) -> list[tuple]:
+    """The pre-activations lstm_gates passes to sigmoid: all of them, or block by block."""
+    H = recurrent_kernel.shape[0]
+    a = x @ kernel + h_prev @ recurrent_kernel + bias
+    return [(a,)] + [(a[:, k * H:(k + 1) * H],) for k in (0, 1, 3)]
+
+
+def _step_gates_args(x, h_prev, c_prev, kernel, recurrent_kernel, bias) -> list[tuple]:
+    return [(x, h_prev, kernel, recurrent_kernel, bias)]
+
+
+def _sequence_step_args(x, kernel, recurrent_kernel, bias, h0=None) -> list[tuple]:
+    """The calls gru_sequence makes to gru_step, with the reference's states."""
+    N, T = x.shape[:2]
+    h = np.zeros((N, recurrent_kernel.shape[0])) if h0 is None else h0
+    out = []
+    for t in range(T):
+        out.append((x[:, t], h, kernel, recurrent_kernel, bias))
+        h = lstm_ref.gru_step(x[:, t], h, kernel, recurrent_kernel, bias)
+    return out
+
+
+def lstm_gates(x: np.ndarray, h_prev: np.ndarray, kernel: np.ndarray,
+               recurrent_kernel: np.ndarray, bias: np.ndarray) -> dict[str, np.ndarray]:
     """lstm_ref.lstm_gates with each gate copied out of the shared block."""
-    return {k: v.copy() for k, v in lstm_ref.lstm_gates(*args).items()}
+    gates = lstm_ref.lstm_gates(x, h_prev, kernel, recurrent_kernel, bias)
+    return {k: v.copy() for k, v in gates.items()}
 
 
 # ---------------------------------------------------------------- ch03_text_classification
@@ -877,12 +910,12 @@ PARTS: dict[str, list[Part]] = {
     "ch02_lstm_cell": [
         Part("sigmoid_tests", "sigmoid", 2, _sigmoid_inputs, lstm_ref.sigmoid),
         Part("lstm_cell_tests", "lstm_cell", 3, _lstm_cell_inputs, lstm_ref.lstm_cell,
-             uses=("sigmoid",)),
+             uses=(("sigmoid", _cell_sigmoid_args),)),
         Part("lstm_gates_tests", "lstm_gates", 3, lambda rng: _step_inputs(rng, 4),
-             lstm_gates, compare_mapping, uses=("sigmoid",)),
+             lstm_gates, compare_mapping, uses=(("sigmoid", _gates_sigmoid_args),)),
         Part("lstm_step_tests", "lstm_step", 3,
              lambda rng: _step_inputs(rng, 4, with_c=True), lstm_ref.lstm_step,
-             uses=("lstm_gates",)),
+             uses=(("lstm_gates", _step_gates_args),)),
         Part("count_params_tests", "count_params", 2, _count_inputs(("rnn", "lstm")),
              lstm_ref.count_params),
     ],
@@ -924,7 +957,8 @@ PARTS: dict[str, list[Part]] = {
              lstm_ref.gru_step),
         Part("gru_step_reset_before_tests", "gru_step_reset_before", 3,
              lambda rng: _step_inputs(rng, 3), gru_step_reset_before),
-        Part("gru_sequence_tests", "gru_sequence", 2, _gru_sequence_inputs, gru_sequence),
+        Part("gru_sequence_tests", "gru_sequence", 2, _gru_sequence_inputs, gru_sequence,
+             uses=(("gru_step", _sequence_step_args),)),
         Part("count_params_tests", "count_params", 2, _count_inputs(("rnn", "lstm", "gru")),
              lstm_ref.count_params),
     ],
@@ -945,5 +979,10 @@ PARTS: dict[str, list[Part]] = {
 def earlier_parts(assignment: str) -> dict[str, list[tuple[str, str]]]:
     """grade_id -> [(function, its grade_id)] of the earlier parts it is meant to call."""
     owner = {p.function: p.grade_id for p in PARTS.get(assignment, [])}
-    return {p.grade_id: [(f, owner[f]) for f in p.uses if f in owner]
+    return {p.grade_id: [(f, owner[f]) for f, _ in p.uses if f in owner]
             for p in PARTS.get(assignment, []) if p.uses}
+
+
+def reference_of(assignment: str, function: str) -> Callable[..., Any]:
+    """The reference of the part of ``assignment`` that asks for ``function``."""
+    return next(p.reference for p in PARTS[assignment] if p.function == function)

@@ -468,12 +468,45 @@ def _fail_cells(nb, reasons: dict[str, str], always: bool = False) -> None:
                                                    traceback=[f"{ename}: {why}"]))
 
 
+def _kernel_failed(cell) -> bool:
+    """What nbgrader scores 0: an error output, or anything written to stderr."""
+    return any(o.get("output_type") == "error" or (
+        o.get("output_type") == "stream" and o.get("name") == "stderr") for o in cell.outputs)
+
+
+def restore_judged_parts(nb, assignment: str, failures: dict[str, str]) -> dict[str, str]:
+    """Give back the points of test cells that failed in the kernel only because an
+    earlier part they call is wrong, when the grader's check (run with that earlier part's
+    reference standing in) passed: one bug costs one part. Returns grade_id -> note."""
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+             if c.get("cell_type") == "code" and utils.is_grade(c)}
+    lost = {g for g, c in cells.items() if g in failures or _kernel_failed(c)}
+    restored = {}
+    for gid, used in earlier_parts(assignment).items():
+        cell = cells.get(gid)
+        at_fault = [f for f, owner in used if owner in lost and owner != gid]
+        if cell is None or gid in failures or not _kernel_failed(cell) or not at_fault:
+            continue
+        note = (f"This test failed because {', '.join(at_fault)} (an earlier part) is wrong; "
+                "checked with a correct one in its place, this part is right, so it keeps "
+                "its points.")
+        cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "error" or (
+            o.get("output_type") == "stream" and o.get("name") == "stderr"))]
+        cell.outputs.append(nbformat.v4.new_output(
+            "display_data", data={"text/plain": note}, metadata={"course_grader": "restored"}))
+        restored[gid] = note
+    return restored
+
+
 class VerifyGrades(NbGraderPreprocessor):
     """Autograde step before ``SaveAutoGrades``: the grader's checks decide, fail closed.
 
     The verdict of :func:`check_submission` turns into error outputs of the test cells it
     fails, so nbgrader's own ``SaveAutoGrades`` scores them 0 (a cell the kernel failed
-    scores 0 anyway: the kernel can lose points, never earn them). ANY exception while
+    scores 0 anyway: the kernel can lose points, never earn them, with one exception: a
+    part that failed in the kernel only because an earlier part it calls is wrong, and
+    that passes the grader's check with the earlier part's reference standing in, keeps
+    its points, :func:`restore_judged_parts`). ANY exception while
     checking gives every test cell an error output (so 0 points, never the kernel's own
     scores) and the notebook the status ``failed`` with the reason; the test cells are then
     marked for manual grading (:class:`FlagManualGrades`). An error inside this step that
@@ -486,6 +519,8 @@ class VerifyGrades(NbGraderPreprocessor):
         try:
             verdict = check_submission(self.config, nb, resources)
             verdict.update(status="graded", reason="", manual={})
+            verdict["restored"] = restore_judged_parts(
+                nb, resources["nbgrader"]["assignment"], verdict["failures"])
             _fail_cells(nb, verdict["failures"])
         except Exception as err:
             why = (f"grader error while checking this submission ({type(err).__name__}: "

@@ -313,11 +313,16 @@ def test_solution_gets_full_marks_and_release_zero(runs, assignment):
     assert float(rows[ex]["score"]) == 0.0
 
 
-def test_a_later_part_points_back_at_the_earlier_part_at_fault(runs):
+def test_one_bug_costs_one_part(runs):
+    """lstm_gates with two blocks swapped: lstm_step, which calls it, fails its visible test
+    but passes the grader's check with a correct lstm_gates in its place, so it keeps its
+    points; the feedback says why, and only lstm_gates has a reason."""
     state = _state(runs["hostile"], hc.A, "honest_swapped_gates")
-    assert "it calls" not in state.part_reasons["lstm_gates_tests"]
-    assert "it calls lstm_gates, which lost its points too" in \
-        state.part_reasons["lstm_step_tests"]
+    assert set(state.part_reasons) == {"lstm_gates_tests"}, state.part_reasons
+    assert "gate i" in state.part_reasons["lstm_gates_tests"]
+    assert state.parts["lstm_step_tests"] == _points(hc.A)["lstm_step_tests"]
+    fb = os.path.join(runs["hostile"], "feedback", "honest_swapped_gates", hc.A, f"{hc.A}.html")
+    assert "checked with a correct one in its place" in _feedback_text(fb)
 
 
 def test_a_grader_fault_fails_closed(runs):

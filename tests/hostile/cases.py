@@ -279,8 +279,9 @@ def wrong_types(course):
 
 
 def swapped_gates(course):
-    """Every part right but lstm_gates, whose i and f blocks are swapped: lstm_step, which
-    calls it, fails too, and its reason must point back at lstm_gates."""
+    """Every part right but lstm_gates, whose i and f blocks are swapped. lstm_step, which
+    calls it, fails its visible test too, but the grader checks it with a correct
+    lstm_gates standing in: one bug costs one part."""
     nb = _full(course)
     sol = classroom.solution_cells(classroom.read(course, "solutions", A))["lstm_gates"]
     body = classroom.strip_solution_markers(sol)
@@ -344,7 +345,7 @@ CASES = [
     Case("hostile_snoop", snoops, []),
     Case("hostile_wrong_types", wrong_types, ["lstm_step_tests"]),
     Case("honest_swapped_gates", swapped_gates,
-         ["sigmoid_tests", "lstm_cell_tests", "count_params_tests"]),
+         ["sigmoid_tests", "lstm_cell_tests", "lstm_step_tests", "count_params_tests"]),
     Case("hostile_fork_bomb", fork_bomb, ALL),
     Case(FAULT, grader_fault, [], status="failed"),
     Case("edge_no_folder", missing, [], status="missing"),
