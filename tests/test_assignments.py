@@ -663,3 +663,41 @@ def test_the_grader_names_each_usual_mistake() -> None:
 
     declared = {(f, text) for f, ms in MISTAKES.items() for text, _ in ms}
     assert declared == recognised, sorted(declared - recognised)
+
+
+def _probe_here(monkeypatch, ns: dict, calls: list) -> dict:
+    """Run the probe cell the grader sends, in ``ns`` (this process), and read it back."""
+    import IPython.display
+
+    out: list = []
+    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: out.append(
+        {"output_type": "display_data", "data": data}))
+    exec(checks.probe_cell(calls, 20), ns)
+    return checks.read_results(out)
+
+
+@pytest.mark.parametrize(("name", "broken", "later"), [
+    ("ch02_lstm_cell", "sigmoid", "lstm_cell_tests"),
+    ("ch02_lstm_cell", "sigmoid", "lstm_gates_tests"),
+    ("ch02_lstm_cell", "lstm_gates", "lstm_step_tests"),
+    ("ch06_gru", "gru_step", "gru_sequence_tests"),
+])
+def test_a_later_part_is_judged_on_its_own_code(monkeypatch, name, broken, later) -> None:
+    """With the earlier function broken, the later part (the solution's) still passes the
+    grader's check, because the earlier part's reference answers its calls; afterwards the
+    learner's own (broken) function is back in place."""
+    ns = namespace_of(read(solution_path(name)))
+    right = ns[broken]
+
+    def wrong(*args):
+        out = right(*args)
+        return {k: v * 1.5 for k, v in out.items()} if isinstance(out, dict) else out * 1.5
+
+    ns[broken] = wrong
+    calls = checks.plan(name, 11)
+    got = _probe_here(monkeypatch, ns, calls[later])
+    assert checks.judge({later: calls[later]}, {later: got}, {}, 11) == {}
+    assert ns[broken] is wrong
+    owner = next(p.grade_id for p in PARTS[name] if p.function == broken)
+    got = _probe_here(monkeypatch, ns, calls[owner])
+    assert owner in checks.judge({owner: calls[owner]}, {owner: got}, {}, 11)
