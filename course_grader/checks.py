@@ -17,13 +17,15 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from . import probe
 from .parts import PARTS, Part, reference_of
 
-PROBE_SOURCE = open(probe.__file__, encoding="utf-8").read()
+#: what the kernel runs, sent as source (course_grader is not importable in the sandbox)
+PROBE_SOURCE = Path(probe.__file__).read_text(encoding="utf-8")
 
 
 @dataclass
