@@ -74,7 +74,8 @@ def _split(state_dir: str) -> dict[str, float]:
         return {}
     phases = {"staging": lambda r: r["timings"].get("stage", 0.0),
               "notebook in the sandbox + checks": lambda r: r["timings"].get("autograde", 0.0),
-              "of which calling the graded functions and judging them": lambda r: r.get("timings", {}).get("checks", 0.0),
+              "of which calling the graded functions and judging them":
+                  lambda r: r["timings"].get("checks", 0.0),
               "feedback": lambda r: r["timings"].get("feedback", 0.0),
               "all": lambda r: r.get("seconds", 0.0)}
     return {k: sum(f(r) for r in rows) / len(rows) for k, f in phases.items()}
