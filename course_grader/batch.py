@@ -83,11 +83,6 @@ class _Plan:
     results: dict = field(default_factory=dict)
 
 
-def grade_assignment(root: str, assignment: str, **kwargs) -> list[StudentResult]:
-    """Grade ``submitted/*/<assignment>/`` under ``root``; write ``grades/``; return rows."""
-    return grade_assignments(root, [assignment], **kwargs)[assignment]
-
-
 def grade_assignments(root: str, assignments: list[str], *, settings: Settings | None = None,
                       workers: int | None = None, only: list[str] | None = None,
                       dask: str | None = None, echo=print) -> dict[str, list[StudentResult]]:
@@ -408,8 +403,3 @@ def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -
     finally:
         for _plan, proc, _started in running.values():
             kill_group(proc)
-
-
-def results_as_dicts(rows: list[StudentResult]) -> list[dict]:
-    """The rows as plain dicts (for JSON)."""
-    return [asdict(r) for r in rows]

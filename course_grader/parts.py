@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 import lstm_ref
+from lstm_ref import count_params, sigmoid
+from lstm_ref.params import GATE_BLOCKS
 
 
 def compare_arrays(got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
@@ -368,7 +370,7 @@ def stacked_output_shapes(batch: int | None, timesteps: int | None, input_dim: i
 def count_stack_params(input_dim: int, units: list[int]) -> int:
     """Sum of 4 H_k (D_k + H_k + 1) over the layers, D_k the previous layer's H."""
     dims = [input_dim] + list(units[:-1])
-    return int(sum(lstm_ref.count_params("lstm", d, H) for d, H in zip(dims, units,
+    return int(sum(count_params("lstm", d, H) for d, H in zip(dims, units,
                                                                         strict=True)))
 
 
@@ -412,9 +414,14 @@ def create_sequences(data: np.ndarray, seq_length: int) -> tuple[np.ndarray, np.
     return lstm_ref.create_sequences(data, seq_length)
 
 
-def scale_train_test(train: np.ndarray, test: np.ndarray) -> tuple:
-    """Standardise both parts with train's mean and population std (axis 0)."""
-    mean, std = train.mean(axis=0), train.std(axis=0)
+def scale_train_test(train: np.ndarray, test: np.ndarray, *, stats_from: np.ndarray | None = None,
+                     ddof: int = 0) -> tuple:
+    """Standardise both parts with train's mean and population std (axis 0).
+
+    ``stats_from`` and ``ddof`` exist for the usual mistakes (statistics of the whole
+    series, the sample standard deviation)."""
+    stats = train if stats_from is None else stats_from
+    mean, std = stats.mean(axis=0), stats.std(axis=0, ddof=ddof)
     return (train - mean) / std, (test - mean) / std, mean, std
 
 
@@ -527,10 +534,6 @@ def compare_model(got: Any, want: dict) -> str | None:
     return None
 
 
-def _lstm_params(d: int, h: int) -> int:
-    return 4 * h * (d + h + 1)
-
-
 def build_model(vocab_size: int, embed_dim: int, units: int, *, feeds: list) -> dict:
     """Embedding(mask_zero) -> LSTM(units) -> Dense(1, sigmoid); feeds: padded, unpadded."""
     return {"layers": [{"class": "Embedding", "input_dim": vocab_size,
@@ -539,7 +542,7 @@ def build_model(vocab_size: int, embed_dim: int, units: int, *, feeds: list) -> 
                        {"class": "Dense", "units": 1, "activation": "sigmoid"}],
             "output_shapes": [(f.shape[0], 1) for f in feeds], "probabilities": True,
             "equal_outputs": [(0, 1)],
-            "params": vocab_size * embed_dim + _lstm_params(embed_dim, units) + units + 1}
+            "params": vocab_size * embed_dim + count_params("lstm", embed_dim, units) + units + 1}
 
 
 def _build_model_inputs(rng: np.random.Generator) -> list[tuple]:
@@ -560,7 +563,7 @@ def build_stacked(input_dim: int, units: list[int], *, feeds: list) -> dict:
                        for k, h in enumerate(units)] + [{"class": "Dense", "units": 1}],
             "layer_shapes": [(N, T, h) for h in units[:-1]] + [(N, units[-1]), (N, 1)],
             "output_shapes": [(N, 1)],
-            "params": sum(_lstm_params(d, h) for d, h in zip(dims, units, strict=True))
+            "params": sum(count_params("lstm", d, h) for d, h in zip(dims, units, strict=True))
             + units[-1] + 1}
 
 
@@ -569,7 +572,8 @@ def _build_stacked_inputs(rng: np.random.Generator) -> list[tuple]:
             for k in (1, 3)]
 
 
-def _build_stacked_feed(rng: np.random.Generator, args: tuple) -> list:
+def _sequence_feed(rng: np.random.Generator, args: tuple) -> list:
+    """A batch (N, T, input_dim) for a model whose first argument is input_dim."""
     N, T = (int(n) for n in rng.integers(1, 6, size=2))
     return [rng.standard_normal((N, T, args[0])).astype("float32")]
 
@@ -579,7 +583,7 @@ def build_forecaster(seq_length: int, units: int, *, feeds: list) -> dict:
     return {"layers": [{"class": "LSTM", "units": units, "return_sequences": False},
                        {"class": "Dense", "units": 1, "activation": "linear"}],
             "output_shapes": [(f.shape[0], 1) for f in feeds],
-            "params": _lstm_params(1, units) + units + 1}
+            "params": count_params("lstm", 1, units) + units + 1}
 
 
 def _build_forecaster_inputs(rng: np.random.Generator) -> list[tuple]:
@@ -714,46 +718,23 @@ def build_many_to_many(input_dim: int, units: int, output_dim: int, *, feeds: li
                        {"class": "Dense", "units": output_dim, "activation": "linear"}],
             "layer_shapes": [(N, T, units), (N, T, output_dim)],
             "output_shapes": [(N, T, output_dim)],
-            "params": _lstm_params(input_dim, units) + units * output_dim + output_dim}
+            "params": count_params("lstm", input_dim, units) + units * output_dim + output_dim}
 
 
 def _many_to_many_inputs(rng: np.random.Generator) -> list[tuple]:
     return [(1, 1, 1), tuple(int(n) for n in rng.integers(2, 9, size=3))]
 
 
-def _many_to_many_feed(rng: np.random.Generator, args: tuple) -> list:
-    N, T = (int(n) for n in rng.integers(1, 6, size=2))
-    return [rng.standard_normal((N, T, args[0])).astype("float32")]
-
-
 # ---------------------------------------------------------------- the usual mistakes
 # Each is the function a common slip amounts to; a wrong answer equal to one of them is
 # named in the reason. Short and plain on purpose: they read like the mistake itself.
-def _sig(a: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
-
-
-def _rnn_variant(x, h, W, U, b, *, transpose=False, bias=True, recurrent=True, act=np.tanh):
-    a = x @ W + (h @ (U.T if transpose else U) if recurrent else 0.0) + (b if bias else 0.0)
-    return act(a)
-
-
-def _bptt_variant(hs, U, dh, *, transpose=True, use_prev=False):
-    g = np.zeros(hs.shape)
-    g[:, -1] = dh
-    for t in range(hs.shape[1] - 1, 0, -1):
-        h = hs[:, t - 1] if use_prev else hs[:, t]
-        g[:, t - 1] = (g[:, t] * (1 - h ** 2)) @ (U.T if transpose else U)
-    return g
-
-
 def _cell_variant(x, h, c, w, *, x_first=False, out_tanh=True, use_i=True, swap_fi=False):
     hx = np.concatenate([x, h] if x_first else [h, x])
     f_key, i_key = ("i", "f") if swap_fi else ("f", "i")
-    f = _sig(w[f"W{f_key}"] @ hx + w[f"b{f_key}"])
-    i = _sig(w[f"W{i_key}"] @ hx + w[f"b{i_key}"])
+    f = sigmoid(w[f"W{f_key}"] @ hx + w[f"b{f_key}"])
+    i = sigmoid(w[f"W{i_key}"] @ hx + w[f"b{i_key}"])
     g = np.tanh(w["Wc"] @ hx + w["bc"])
-    o = _sig(w["Wo"] @ hx + w["bo"])
+    o = sigmoid(w["Wo"] @ hx + w["bo"])
     c_new = f * c + (i * g if use_i else g)
     return (o * np.tanh(c_new) if out_tanh else o * c_new), c_new
 
@@ -763,7 +744,7 @@ def _gates_variant(x, h, W, U, b, *, perm=(0, 1, 2, 3), cand=np.tanh, use_x=True
     H = U.shape[0]
     a = (x @ W if use_x else 0.0) + (h @ U if use_h else 0.0) + (b if use_b else 0.0)
     blk = [a[:, p * H:(p + 1) * H] for p in perm]
-    return {"i": _sig(blk[0]), "f": _sig(blk[1]), "g": cand(blk[2]), "o": _sig(blk[3])}
+    return {"i": sigmoid(blk[0]), "f": sigmoid(blk[1]), "g": cand(blk[2]), "o": sigmoid(blk[3])}
 
 
 def _step_variant(x, h, c, W, U, b, *, out_tanh=True, use_i=True, swap=False, **gates):
@@ -779,7 +760,7 @@ _BLOCK_ORDERS = tuple(
     (f"the gate blocks read in the order ({', '.join(_KERAS_LSTM[k] for k in p)}); Keras' "
      "order is (i, f, c, o)", p) for p in _PERMS)
 _GATE_SLIPS = (
-    ("a candidate g computed with sigmoid; g uses tanh", {"cand": _sig}),
+    ("a candidate g computed with sigmoid; g uses tanh", {"cand": sigmoid}),
     ("a = x @ kernel + bias: the recurrent term h_prev @ recurrent_kernel is missing",
      {"use_h": False}),
     ("a = h_prev @ recurrent_kernel + bias: the input term x @ kernel is missing",
@@ -797,22 +778,25 @@ def _gru_variant(x, h, W, U, b, *, swap_z=False, order=(0, 1, 2), bias_rows=(0, 
     H = U.shape[0]
     ax, ah = x @ W + b[bias_rows[0]], h @ U + b[bias_rows[1]]
     blk = lambda a, k: a[:, order[k] * H:(order[k] + 1) * H]  # noqa: E731
-    z, r = _sig(blk(ax, 0) + blk(ah, 0)), _sig(blk(ax, 1) + blk(ah, 1))
+    z, r = sigmoid(blk(ax, 0) + blk(ah, 0)), sigmoid(blk(ax, 1) + blk(ah, 1))
     cand = np.tanh(blk(ax, 2) + r * blk(ah, 2))
     return (1 - z) * h + z * cand if swap_z else z * h + (1 - z) * cand
 
 
 MISTAKES: dict[str, tuple] = {
     "rnn_step": (
-        ("h_prev @ recurrent_kernel.T", lambda *a: _rnn_variant(*a, transpose=True)),
-        ("a step without the bias", lambda *a: _rnn_variant(*a, bias=False)),
+        ("h_prev @ recurrent_kernel.T",
+         lambda x, h, W, U, b: lstm_ref.rnn_step(x, h, W, U.T, b)),
+        ("a step without the bias",
+         lambda x, h, W, U, b: lstm_ref.rnn_step(x, h, W, U, np.zeros_like(b))),
         ("a step without the recurrent term h_prev @ recurrent_kernel",
-         lambda *a: _rnn_variant(*a, recurrent=False)),
-        ("sigmoid instead of tanh", lambda *a: _rnn_variant(*a, act=_sig))),
+         lambda x, h, W, U, b: lstm_ref.rnn_step(x, h, W, np.zeros_like(U), b)),
+        ("sigmoid instead of tanh",
+         lambda x, h, W, U, b: sigmoid(x @ W + h @ U + b))),
     "bptt_hidden_grads": (
-        ("U instead of U.T", lambda *a: _bptt_variant(*a, transpose=False)),
+        ("U instead of U.T", lambda hs, U, dh: bptt_hidden_grads(hs, U.T, dh)),
         ("the factor 1 - h**2 taken from hs[:, t-1] instead of hs[:, t]",
-         lambda *a: _bptt_variant(*a, use_prev=True))),
+         lambda hs, U, dh: bptt_hidden_grads(np.roll(hs, 1, axis=1), U, dh))),
     "lstm_cell": (
         ("hx = [x, h_prev]; the weights act on [h_prev, x] (hidden state first)",
          lambda *a: _cell_variant(*a, x_first=True)),
@@ -831,9 +815,9 @@ MISTAKES: dict[str, tuple] = {
         *_gate_mistakes(_step_variant)),
     "count_params": (
         ("a count without the biases",
-         lambda kind, d, h: {"rnn": 1, "lstm": 4, "gru": 3}[kind] * h * (d + h)),
+         lambda kind, d, h: GATE_BLOCKS[kind] * h * (d + h)),
         ("a GRU with one bias vector; Keras' GRU (reset_after=True) has two",
-         lambda kind, d, h: {"rnn": 1, "lstm": 4, "gru": 3}[kind] * h * (d + h + 1))),
+         lambda kind, d, h: GATE_BLOCKS[kind] * h * (d + h + 1))),
     "gru_step": (
         ("h = (1 - z) * h_prev + z * candidate; Keras keeps h_prev where z is 1",
          lambda *a: _gru_variant(*a, swap_z=True)),
@@ -846,9 +830,9 @@ MISTAKES: dict[str, tuple] = {
          lambda d, L: (lstm_ref.create_sequences(d, L)[0], d[L - 1:len(d) - 1])),),
     "scale_train_test": (
         ("statistics of train and test together: the test part must not leak into them",
-         lambda tr, te: _scaled(tr, te, np.concatenate([tr, te]), 0)),
+         lambda tr, te: scale_train_test(tr, te, stats_from=np.concatenate([tr, te]))),
         ("the sample standard deviation (ddof=1); use the population one (ddof=0)",
-         lambda tr, te: _scaled(tr, te, tr, 1))),
+         lambda tr, te: scale_train_test(tr, te, ddof=1))),
     "persistence_forecast": (
         ("the first value of each window; persistence repeats the last one",
          lambda X: X[:, 0, 0]),),
@@ -879,10 +863,6 @@ MISTAKES: dict[str, tuple] = {
                                  p.shape[1] - 1))),
 }
 
-
-def _scaled(train, test, stats_from, ddof):
-    mean, std = stats_from.mean(axis=0), stats_from.std(axis=0, ddof=ddof)
-    return (train - mean) / std, (test - mean) / std, mean, std
 
 
 #: names of the items of the tuples some functions return, for the reasons
@@ -936,7 +916,7 @@ PARTS: dict[str, list[Part]] = {
         Part("count_stack_params_tests", "count_stack_params", 2, _stack_count_inputs,
              count_stack_params),
         Part("build_stacked_tests", "build_stacked", 3, _build_stacked_inputs, build_stacked,
-             compare_model, describe="model", feed=_build_stacked_feed),
+             compare_model, describe="model", feed=_sequence_feed),
         Part("stacked_forward_tests", "stacked_forward", 3, _stack_forward_inputs,
              stacked_forward),
     ],
@@ -971,7 +951,7 @@ PARTS: dict[str, list[Part]] = {
         Part("sample_from_probs_tests", "sample_from_probs", 2, _sample_inputs,
              sample_from_probs, compare_exact_arrays),
         Part("build_many_to_many_tests", "build_many_to_many", 3, _many_to_many_inputs,
-             build_many_to_many, compare_model, describe="model", feed=_many_to_many_feed),
+             build_many_to_many, compare_model, describe="model", feed=_sequence_feed),
     ],
 }
 
