@@ -171,8 +171,12 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(EDITABLE)
 ifeq ($(INSTRUCTOR),)
 	@echo ">> JupyterLab on exercises/ (Validate runs the visible tests); Ctrl-C stops it"
-	JUPYTER_CONFIG_PATH=$(CURDIR)/lab/learner $(BIN)/jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) \
-	  --ServerApp.root_dir=$(CURDIR)/exercises
+	@# lab/learner is the config folder (its custom/custom.css keeps the Validate dialog
+	@# short); the learner's own JupyterLab settings and workspaces stay in their home.
+	JUPYTER_CONFIG_DIR=$(CURDIR)/lab/learner $(BIN)/jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) \
+	  --ServerApp.root_dir=$(CURDIR)/exercises \
+	  --LabApp.user_settings_dir=$(HOME)/.jupyter/lab/user-settings \
+	  --LabApp.workspaces_dir=$(HOME)/.jupyter/lab/workspaces
 else
 	@echo ">> JupyterLab on the course folder with nbgrader's instructor panels; Ctrl-C stops it"
 	$(BIN)/jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) --ServerApp.root_dir=$(CURDIR)

@@ -65,7 +65,7 @@ class Lab:
     def start(self):
         dirs = {
             name: self.scratch / name
-            for name in ("config", "data", "runtime", "ipython", "settings", "workspaces")
+            for name in ("data", "runtime", "ipython", "settings", "workspaces")
         }
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
@@ -82,7 +82,8 @@ class Lab:
         env = dict(os.environ)
         env.update(
             PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-            JUPYTER_CONFIG_DIR=str(dirs["config"]),
+            # as `make lab`: lab/learner is the config folder (custom/custom.css too)
+            JUPYTER_CONFIG_DIR=str(ROOT / "lab" / "learner"),
             JUPYTER_DATA_DIR=str(dirs["data"]),
             JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
             IPYTHONDIR=str(dirs["ipython"]),
@@ -91,7 +92,6 @@ class Lab:
             TF_ENABLE_ONEDNN_OPTS="0",
             PYTHONHASHSEED="0",
             MPLBACKEND="Agg",
-            JUPYTER_CONFIG_PATH=str(ROOT / "lab" / "learner"),
         )
         cmd = [
             str(BIN / "jupyter"), "lab",
@@ -303,9 +303,22 @@ def run_and_validate(browser, lab: Lab, shot: Path) -> tuple[str, str, dict, lis
         else:
             kind = "unknown"
         text = dialog.inner_text()
+        # How the failures are laid out: each test's source shown as one line, and where
+        # the first message sits against the dialog's visible body (no scrolling).
+        layout = page.evaluate("""() => {
+            const kids = [...document.querySelectorAll('#validation-message > div')];
+            const src = kids.filter((_, i) => i % 3 === 1).map(d => d.querySelector('pre'));
+            const err = kids.filter((_, i) => i % 3 === 2).map(d => d.querySelector('pre'));
+            const body = document.querySelector('.jp-Dialog-body').getBoundingClientRect();
+            const lh = parseFloat(getComputedStyle(src[0] || document.body).lineHeight) || 16;
+            return {n: src.length, lines: src.map(p => p.clientHeight / lh),
+                    first_error_bottom: err.length ? err[0].getBoundingClientRect().bottom : 0,
+                    body_bottom: body.bottom,
+                    weights: err.map(p => getComputedStyle(p).fontWeight)};
+        }""")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot))
-        return kind, text, served, errors
+        return kind, text, served, errors, layout
     except Exception:
         # leave evidence for a person: the screen and any dialog that was open
         shot.parent.mkdir(parents=True, exist_ok=True)
@@ -326,7 +339,7 @@ def test_validate_button_fails_then_passes(browser, lab):
     exercise = lab.course / NOTEBOOK
 
     # 1. The released exercise, untouched: Run All stops at a stub, Validate fails.
-    kind, text, served, errors = run_and_validate(
+    kind, text, served, errors, layout = run_and_validate(
         browser, lab, shots / "lab_validate_fail.png"
     )
     assert any("NotImplementedError" in e for e in errors), (
@@ -339,6 +352,12 @@ def test_validate_button_fails_then_passes(browser, lab):
     assert "NotImplementedError" in text, text
     # one line per failing test, no traceback (the setup cell's minimal tracebacks)
     assert "most recent call" not in text, text[:2000]
+    # readable at a glance (lab/learner/custom/custom.css): every failing test shows one
+    # line of its source, its message in bold under it, the first one without scrolling
+    assert layout["n"] >= 2, layout
+    assert all(n <= 1.01 for n in layout["lines"]), layout
+    assert layout["first_error_bottom"] <= layout["body_bottom"], layout
+    assert all(w in ("700", "bold") for w in layout["weights"]), layout
     assert served["success"], served
     expected = validator_result(exercise)
     assert "failed" in expected, expected
@@ -348,7 +367,7 @@ def test_validate_button_fails_then_passes(browser, lab):
 
     # 2. The solution copied in place of the exercise: Validate passes.
     shutil.copy2(lab.course / SOLUTION, exercise)
-    kind, text, served, errors = run_and_validate(
+    kind, text, served, errors, _ = run_and_validate(
         browser, lab, shots / "lab_validate_pass.png"
     )
     assert not errors, f"Run All on the solution showed errors: {errors[:3]}"
