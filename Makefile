@@ -40,18 +40,26 @@ help:
 # pinned, with hashes). Whenever the lock changes, .venv is rebuilt from scratch, so a
 # package removed from the lock leaves the environment too. lstm_ref is installed
 # editable on top, with the locked setuptools and no dependencies of its own.
-UV_VERSION := 0.13.9
+# uv installs the lock (hashes required; about 20 s where pip takes 90 to 140 s). uv itself
+# comes from requirements-uv.txt, also written by `make lock`, with hashes, through pip.
+UV_VERSION := $(shell sed -n 's/^uv==\([0-9.]*\).*/\1/p' requirements-uv.txt)
 LOCK_PYTHON := 3.11
+UV := .cache/uv-$(UV_VERSION)/bin/uv
+$(UV): requirements-uv.txt
+	rm -rf .cache/uv-$(UV_VERSION)
+	$(PYTHON) -m venv .cache/uv-$(UV_VERSION)
+	.cache/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check \
+	  --require-hashes --no-deps -r requirements-uv.txt
+	@touch $@
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt | $(UV)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 	  echo "ERROR: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); the course needs 3.11 or newer (keras 3.15)."; \
 	  echo "       Run make with PYTHON=python3.11 (or newer)."; exit 1; }
 	@echo ">> building $(VENV) from scratch from the lock requirements.txt ($$($(PYTHON) --version))"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-	  --require-hashes --no-deps -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes --no-deps -r requirements.txt
 	$(BIN)/python -m pip check
 	@touch $@
 
@@ -68,20 +76,21 @@ venv: $(EDITABLE)
 
 # Regenerate the lock after editing requirements.in (uv resolves for every platform at
 # once: tensorflow-cpu on Linux, tensorflow elsewhere). Existing pins are kept unless
-# they must move; `make lock UPGRADE=1` moves every pin to the newest allowed release.
-UV := .cache/uv-$(UV_VERSION)/bin/uv
-$(UV):
-	$(PYTHON) -m venv $(dir $(UV)).. && $(dir $(UV))pip install --quiet uv==$(UV_VERSION)
-
+# they must move; `make lock UPGRADE=1` moves every pin, uv's own included, to the newest
+# allowed release.
 lock: $(UV)
-	@cp requirements.txt .cache/lock.txt
+	@cp requirements.txt .cache/lock.txt; cp requirements-uv.txt .cache/lock-uv.txt
 	$(UV) pip compile --quiet --universal --python-version $(LOCK_PYTHON) --generate-hashes \
 	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade,) \
 	  requirements.in -o .cache/lock.txt
-	@# Replace the lock only when it changed: a new mtime alone would rebuild .venv.
-	@if cmp -s .cache/lock.txt requirements.txt; then echo ">> the lock is up to date"; \
-	 else mv .cache/lock.txt requirements.txt; \
-	   echo ">> requirements.txt regenerated: commit requirements.in and requirements.txt together"; fi
+	echo "uv$(if $(UPGRADE),,==$(UV_VERSION))" | $(UV) pip compile --quiet --universal \
+	  --python-version $(LOCK_PYTHON) --generate-hashes --custom-compile-command "make lock" \
+	  $(if $(UPGRADE),--upgrade,) - -o .cache/lock-uv.txt
+	@# Replace a lock only when it changed: a new mtime alone would rebuild .venv.
+	@for f in requirements.txt requirements-uv.txt; do \
+	   new=.cache/lock$${f#requirements}; \
+	   if cmp -s $$new $$f; then echo ">> $$f is up to date"; \
+	   else mv $$new $$f; echo ">> $$f regenerated: commit it with requirements.in"; fi; done
 
 # System packages the checks need: a browser for the page and JupyterLab tests,
 # bubblewrap for the grading sandbox. Installed with apt-get when we are root.
