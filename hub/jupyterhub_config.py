@@ -117,6 +117,13 @@ def pre_spawn_hook(spawner):
         spawner.notebook_dir = COURSE
     else:
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([os.path.join(HERE, "learners"), HERE])
+        # learners/ is also the config folder, for its custom/custom.css (the Validate
+        # dialog shows each failing test's first line and its message); the learner's
+        # JupyterLab settings and workspaces stay in their home
+        env["JUPYTER_CONFIG_DIR"] = os.path.join(HERE, "learners")
+        lab = os.path.join(pwd.getpwnam(name).pw_dir, ".jupyter", "lab")
+        env["JUPYTERLAB_SETTINGS_DIR"] = os.path.join(lab, "user-settings")
+        env["JUPYTERLAB_WORKSPACES_DIR"] = os.path.join(lab, "workspaces")
         spawner.notebook_dir = "~"
     spawner.environment = env
 

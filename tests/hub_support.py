@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ch02_lstm_cell"
 COURSE_ID = "lstm-course"
 COPY = ["Makefile", "nbgrader_config.py", "requirements.txt", "requirements-uv.txt",
-        "pyproject.toml", "README.md", "course_grader", "lstm_ref", "hub",
+        "pyproject.toml", "README.md", "course_grader", "lab", "lstm_ref", "hub",
         f"solutions/{ASSIGNMENT}", f"exercises/{ASSIGNMENT}"]
 ACL_XATTR = "system.posix_acl_access"
 # `make -o` these: the copied environment is used as it is, never rebuilt

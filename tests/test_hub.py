@@ -223,13 +223,17 @@ def _learner_works(page, k: Klass, user: str, answers: dict[int, str], shots: bo
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for()
     text = dialog.inner_text()
+    # lines shown of each failing test's source (hub/learners/custom/custom.css: one)
+    shown = page.evaluate("""() => [...document.querySelectorAll(
+        '#validation-message.validation-failed > div:nth-child(3n+2) pre')].map(
+        p => p.clientHeight / parseFloat(getComputedStyle(p).lineHeight))""")
     if shots:
         _shot(page, "learner_validate")
     page.locator(".jp-Dialog button").last.click()
     _open_assignments(page)
     _button(page, "fetched_assignments_list", "Submit").click()
     page.locator("#submitted_assignments_list .list_item").first.wait_for()
-    return served, text
+    return served, text, shown
 
 
 def _learner_feedback(page, k: Klass, user: str, shots: bool) -> str:
@@ -329,13 +333,15 @@ def _class_round(k: Klass, pages, plan, expected, tests, max_score):
     # 2. each learner fetches, answers, validates and submits
     validated = {}
     for user in (k.alice, k.bob, k.mallory):
-        served, text = _learner_works(pages[user], k, user, plan[user], shots=user == k.alice)
-        validated[user] = (served, text)
+        validated[user] = _learner_works(pages[user], k, user, plan[user], shots=user == k.alice)
     assert "Success! Your notebook passes all the tests." in validated[k.alice][1], (
         validated[k.alice][1])
     assert validated[k.alice][0] == {"success": True, "value": {}}, validated[k.alice][0]
     for user in (k.bob, k.mallory):
         assert "failed" in validated[user][0]["value"], (user, validated[user][0])
+        shown = validated[user][2]
+        assert shown, (user, "no failing test in the dialog")
+        assert all(n <= 1.01 for n in shown), (user, "test sources not cut to one line", shown)
 
     # learners have no formgrader; mallory's browser session cannot enter alice's server
     m = pages[k.mallory]
