@@ -7,6 +7,8 @@ other, or installs into .venv by hand.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import sys
 import sysconfig
@@ -126,6 +128,21 @@ def test_lock_asks_for_nothing_the_input_dropped() -> None:
                if any(v == "-r requirements.in" for v in p.via) and p.name not in names]
     assert not orphans, (f"the lock still lists {orphans} as direct requirements, but "
                          "requirements.in no longer does; run `make lock`")
+
+
+def test_environment_is_compiled_to_bytecode() -> None:
+    """The installed packages carry their .pyc files: the grading sandbox mounts .venv
+    read-only and sets PYTHONDONTWRITEBYTECODE, so without them every sandboxed kernel
+    would compile TensorFlow and NumPy from source again (`make` installs with uv's
+    --compile-bytecode)."""
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("not inside a virtual environment; `make test` runs this in .venv")
+    missing = []
+    for module in ("numpy", "tensorflow", "keras", "ipykernel", "nbgrader", "scipy"):
+        origin = importlib.util.find_spec(module).origin
+        if not os.path.exists(importlib.util.cache_from_source(origin)):
+            missing.append(module)
+    assert not missing, f"no bytecode for {missing} in {sys.prefix}: rebuild .venv with `make`"
 
 
 def test_running_environment_is_the_lock() -> None:
