@@ -158,7 +158,7 @@ LANE2 := tests/test_grading_dask.py tests/test_hub.py
 test-grading: $(EDITABLE)
 	@mkdir -p .scratch
 	@$(PYTEST) $(LANE2) -m "grading or browser" --durations=5 > .scratch/lane2.log 2>&1 & lane2=$$!; \
-	 rc=0; rc2=0; \
+	 trap 'kill $$lane2 2>/dev/null' INT TERM; rc=0; rc2=0; \
 	 $(PYTEST) tests -m "grading or browser" $(addprefix --ignore=,$(LANE2)) --durations=10 || rc=$$?; \
 	 wait $$lane2 || rc2=$$?; \
 	 echo ">> the other lane ($(LANE2)):"; cat .scratch/lane2.log; \
