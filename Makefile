@@ -44,11 +44,12 @@ help:
 # comes from requirements-uv.txt, also written by `make lock`, with hashes, through pip.
 UV_VERSION := $(shell sed -n 's/^uv==\([0-9.]*\).*/\1/p' requirements-uv.txt)
 LOCK_PYTHON := 3.11
-UV := .cache/uv-$(UV_VERSION)/bin/uv
+UV_DIR := .cache/uv-$(UV_VERSION)
+UV := $(UV_DIR)/bin/uv
 $(UV): requirements-uv.txt
-	rm -rf .cache/uv-$(UV_VERSION)
-	$(PYTHON) -m venv .cache/uv-$(UV_VERSION)
-	.cache/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check \
+	rm -rf $(UV_DIR)
+	$(PYTHON) -m venv $(UV_DIR)
+	$(UV_DIR)/bin/pip install --quiet --disable-pip-version-check \
 	  --require-hashes --no-deps -r requirements-uv.txt
 	@touch $@
 

@@ -468,10 +468,14 @@ def _fail_cells(nb, reasons: dict[str, str], always: bool = False) -> None:
                                                    traceback=[f"{ename}: {why}"]))
 
 
+def _fails(out) -> bool:
+    """An output nbgrader scores 0 for: an error, or anything written to stderr."""
+    return out.get("output_type") == "error" or (
+        out.get("output_type") == "stream" and out.get("name") == "stderr")
+
+
 def _kernel_failed(cell) -> bool:
-    """What nbgrader scores 0: an error output, or anything written to stderr."""
-    return any(o.get("output_type") == "error" or (
-        o.get("output_type") == "stream" and o.get("name") == "stderr") for o in cell.outputs)
+    return any(_fails(o) for o in cell.outputs)
 
 
 def restore_judged_parts(nb, assignment: str, failures: dict[str, str]) -> dict[str, str]:
@@ -490,8 +494,7 @@ def restore_judged_parts(nb, assignment: str, failures: dict[str, str]) -> dict[
         note = (f"This test failed because {', '.join(at_fault)} (an earlier part) is wrong; "
                 "checked with a correct one in its place, this part is right, so it keeps "
                 "its points.")
-        cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "error" or (
-            o.get("output_type") == "stream" and o.get("name") == "stderr"))]
+        cell.outputs = [o for o in cell.outputs if not _fails(o)]
         cell.outputs.append(nbformat.v4.new_output(
             "display_data", data={"text/plain": note}, metadata={"course_grader": "restored"}))
         restored[gid] = note

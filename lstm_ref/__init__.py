@@ -14,7 +14,7 @@ from .activations import sigmoid
 from .datasets import load_co2, load_fine_foods, load_hamlet, load_stock, load_sunspots
 from .gradcheck import numerical_gradient, rel_error
 from .gru import gru_backward, gru_forward, gru_step
-from .keras_bridge import weights_from_keras
+from .keras_bridge import restartable, weights_from_keras
 from .lstm import lstm_backward, lstm_forward, lstm_gates, lstm_step
 from .params import count_params
 from .rnn import rnn_backward, rnn_forward, rnn_step
@@ -52,6 +52,7 @@ __all__ = [
     "lstm_step",
     "numerical_gradient",
     "rel_error",
+    "restartable",
     "rnn_backward",
     "rnn_forward",
     "rnn_step",

@@ -116,3 +116,21 @@ def serve_directory(directory: Path) -> Iterator[str]:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def validation_layout(page) -> dict:
+    """How nbgrader's open Validate dialog lays out its failures (styled by the learners'
+    custom.css): ``lines``, how many lines of each failing test's source show; ``weights``,
+    the font weight of each message; and the bottom of the first message against the
+    bottom of the dialog's visible body."""
+    return page.evaluate("""() => {
+        const kids = [...document.querySelectorAll('#validation-message.validation-failed > div')];
+        const src = kids.filter((_, i) => i % 3 === 1).map(d => d.querySelector('pre'));
+        const err = kids.filter((_, i) => i % 3 === 2).map(d => d.querySelector('pre'));
+        const body = document.querySelector('.jp-Dialog-body').getBoundingClientRect();
+        return {n: src.length,
+                lines: src.map(p => p.clientHeight / parseFloat(getComputedStyle(p).lineHeight)),
+                first_error_bottom: err.length ? err[0].getBoundingClientRect().bottom : 0,
+                body_bottom: body.bottom,
+                weights: err.map(p => getComputedStyle(p).fontWeight)};
+    }""")

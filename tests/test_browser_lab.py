@@ -29,9 +29,14 @@ from pathlib import Path
 import pytest
 
 try:  # tests/ may or may not be a package
-    from tests.browser_support import ROOT, browser, screenshot_dir
+    from tests.browser_support import ROOT, browser, screenshot_dir, validation_layout
 except ImportError:
-    from browser_support import ROOT, browser, screenshot_dir  # noqa: F401
+    from browser_support import (  # noqa: F401
+        ROOT,
+        browser,
+        screenshot_dir,
+        validation_layout,
+    )
 
 pytestmark = pytest.mark.browser
 
@@ -303,19 +308,7 @@ def run_and_validate(browser, lab: Lab, shot: Path) -> tuple[str, str, dict, lis
         else:
             kind = "unknown"
         text = dialog.inner_text()
-        # How the failures are laid out: each test's source shown as one line, and where
-        # the first message sits against the dialog's visible body (no scrolling).
-        layout = page.evaluate("""() => {
-            const kids = [...document.querySelectorAll('#validation-message > div')];
-            const src = kids.filter((_, i) => i % 3 === 1).map(d => d.querySelector('pre'));
-            const err = kids.filter((_, i) => i % 3 === 2).map(d => d.querySelector('pre'));
-            const body = document.querySelector('.jp-Dialog-body').getBoundingClientRect();
-            const lh = parseFloat(getComputedStyle(src[0] || document.body).lineHeight) || 16;
-            return {n: src.length, lines: src.map(p => p.clientHeight / lh),
-                    first_error_bottom: err.length ? err[0].getBoundingClientRect().bottom : 0,
-                    body_bottom: body.bottom,
-                    weights: err.map(p => getComputedStyle(p).fontWeight)};
-        }""")
+        layout = validation_layout(page)
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot))
         return kind, text, served, errors, layout

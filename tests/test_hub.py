@@ -42,10 +42,15 @@ from pathlib import Path
 import pytest
 
 try:  # tests/ may or may not be a package
-    from tests.browser_support import ROOT, browser, screenshot_dir
+    from tests.browser_support import ROOT, browser, screenshot_dir, validation_layout
     from tests.hub_support import ASSIGNMENT, COURSE_ID, MAKE_OLD, Klass
 except ImportError:
-    from browser_support import ROOT, browser, screenshot_dir  # noqa: F401
+    from browser_support import (  # noqa: F401
+        ROOT,
+        browser,
+        screenshot_dir,
+        validation_layout,
+    )
     from hub_support import ASSIGNMENT, COURSE_ID, MAKE_OLD, Klass
 
 ROOT_ONLY = ("needs root to add Unix accounts; run: sudo .venv/bin/python -m pytest -m hub "
@@ -224,9 +229,7 @@ def _learner_works(page, k: Klass, user: str, answers: dict[int, str], shots: bo
     dialog.wait_for()
     text = dialog.inner_text()
     # lines shown of each failing test's source (hub/learners/custom/custom.css: one)
-    shown = page.evaluate("""() => [...document.querySelectorAll(
-        '#validation-message.validation-failed > div:nth-child(3n+2) pre')].map(
-        p => p.clientHeight / parseFloat(getComputedStyle(p).lineHeight))""")
+    shown = validation_layout(page)["lines"]
     if shots:
         _shot(page, "learner_validate")
     page.locator(".jp-Dialog button").last.click()
