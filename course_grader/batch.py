@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import fcntl
 import json
-import multiprocessing as mp
 import multiprocessing.connection
 import os
 import re
@@ -35,6 +34,7 @@ from .worker import (
     quick_status,
     remove_results,
     stage_submission,
+    worker_context,
     worker_main,
     write_result,
 )
@@ -230,12 +230,6 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _context():
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["course_grader.worker"])
-    return ctx
-
-
 def _failed_row(cfg, plan: _Plan, student: str, status: str, why: str,
                 seconds: float) -> StudentResult:
     """The row of a student whose grading did not finish: 0, the status and the reason."""
@@ -358,7 +352,7 @@ def _collect_dask(fut, entry, done, total, cfg, settings, several, echo) -> None
 
 
 def _run_workers(root, jobs, staging, settings, n_workers, echo, cfg, several) -> None:
-    ctx = _context()
+    ctx = worker_context()
     pending = deque(jobs)
     running: dict[tuple, tuple] = {}
     done = 0

@@ -14,8 +14,9 @@ cluster as :func:`grade_job` ``(job, course) -> dict``:
 
 A worker builds a private course in a scratch folder from that, grades it with
 :func:`course_grader.worker.grade_student` (the same function the local worker processes
-run: sandboxed kernel, the parts' checks, nbgrader's feedback), in a child process
-killed with its kernel at the student's time limit, and deletes the folder. Workers need
+run: sandboxed kernel, the parts' checks, nbgrader's feedback), in a child process forked
+as locally (:func:`~course_grader.worker.worker_context`) and killed with its kernel at
+the student's time limit, and deletes the folder. Workers need
 only the course environment and bubblewrap; they never see the real gradebook or the
 other students' files. The instructor's machine alone writes the gradebook,
 ``autograded/``, ``feedback/`` and ``grades/`` (:func:`apply_result`), once per student:
@@ -27,12 +28,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import warnings
-from dataclasses import asdict
 from datetime import datetime
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -40,8 +39,8 @@ from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 
 from .config import Settings, db_path, grading_config, load_course_config, venv_bin_first
-from .sandbox import die_with_parent, kill_group
-from .worker import StudentResult, remove_results, write_result
+from .sandbox import kill_group
+from .worker import StudentResult, remove_results, worker_context, worker_main, write_result
 
 
 # ------------------------------------------------------------------ bytes in, bytes out
@@ -132,17 +131,14 @@ def grade_job(job: dict, course: dict[str, bytes]) -> dict:
         write_tree(cd.format_path(cd.submitted_directory, s, a), job["files"])
         state_dir = os.path.join(root, "grades", ".state", a)
         os.makedirs(state_dir)
-        cmd = [sys.executable, "-m", "course_grader.remote", root, a, s,
-               os.path.join(root, ".staging"), state_dir, json.dumps(asdict(settings))]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        timed_out = False
-        try:
-            proc.wait(timeout=settings.student_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        proc = worker_context().Process(
+            target=_grade_in_child, name=f"grade-{s}",
+            args=(root, a, s, os.path.join(root, ".staging"), state_dir, settings))
+        proc.start()
+        proc.join(settings.student_seconds)
+        timed_out = proc.is_alive()
         kill_group(proc)  # the child's process group: its kernel and the sandbox go with it
-        proc.wait()
+        proc.join()
         result = None
         if not timed_out:
             try:
@@ -159,7 +155,7 @@ def grade_job(job: dict, course: dict[str, bytes]) -> dict:
         return {
             "result": result,
             "timed_out": timed_out,
-            "exit": proc.returncode,
+            "exit": proc.exitcode,
             "worker": os.uname().nodename,
             "autograded": read_tree(cd.format_path(cd.autograded_directory, s, a)),
             "feedback": read_tree(cd.format_path(cd.feedback_directory, s, a)),
@@ -234,23 +230,20 @@ def apply_result(root_cfg, state_dir: str, out: dict) -> StudentResult:
 def connect(address: str):
     """A ``distributed.Client`` of the scheduler at ``address``, or a clear error."""
     from distributed import Client
+    from distributed.comm import get_address_host_port
 
     try:
+        # a port nobody listens on is refused at once; Client would retry for 10 s
+        socket.create_connection(get_address_host_port(address), timeout=10).close()
         return Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError) as err:
+    except Exception as err:  # refused, timed out, or something else answers there
         raise RuntimeError(f"no Dask scheduler answers at {address} ({err}); start one "
                            "with `.venv/bin/dask scheduler` and workers with "
                            f"`.venv/bin/dask worker {address} --nthreads 1`") from None
 
 
-def main(argv: list[str]) -> None:
-    """The child process of :func:`grade_job` (``python -m course_grader.remote``)."""
-    from .worker import worker_main
-
+def _grade_in_child(root, a, s, staging, state_dir, settings) -> None:
+    """The grading process of :func:`grade_job`, forked from :func:`worker_context`'s
+    server (a Dask worker's PATH need not start with the course environment)."""
     venv_bin_first()
-    root, a, s, staging, state_dir, settings = argv
-    worker_main(root, a, s, staging, state_dir, Settings(**json.loads(settings)))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+    worker_main(root, a, s, staging, state_dir, settings)

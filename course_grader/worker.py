@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import multiprocessing as mp
 import os
 import re
 import resource
@@ -34,6 +35,7 @@ from .config import Settings, grading_config
 from .execute import RISKY_FILES as _RISKY
 from .execute import shadows_module
 from .parts import earlier_parts
+from .sandbox import die_with_parent
 
 MAX_NOTEBOOK_BYTES = 30 * 2**20
 MAX_FILE_BYTES = 50 * 2**20
@@ -556,9 +558,19 @@ class FlagManualGrades(NbGraderPreprocessor):
         return nb, resources
 
 
+def worker_context():
+    """Where grading processes come from: a forkserver with this module imported once, so
+    a student costs a fork, not an interpreter start and nbgrader's imports (about 3 s of
+    CPU). The local batch and each Dask worker start their students from it."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["course_grader.worker"])
+    return ctx
+
+
 def worker_main(root, assignment, student, staging, state_dir, settings) -> None:
     """Entry point of the worker process (own process group; output to a log file)."""
     os.setpgrp()
+    die_with_parent()  # the forkserver goes when the batch or Dask worker that owns it does
     # last resort if the batch that started us is gone: SIGALRM's default action ends us
     # (and, through PR_SET_PDEATHSIG, our kernel)
     signal.alarm(int(settings.student_seconds) + 60)
