@@ -38,7 +38,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 
-from .config import Settings, db_path, grading_config, load_course_config, venv_bin_first
+from .config import Settings, db_path, grading_config, load_course_config
 from .sandbox import kill_group
 from .worker import StudentResult, remove_results, worker_context, worker_main, write_result
 
@@ -132,7 +132,7 @@ def grade_job(job: dict, course: dict[str, bytes]) -> dict:
         state_dir = os.path.join(root, "grades", ".state", a)
         os.makedirs(state_dir)
         proc = worker_context().Process(
-            target=_grade_in_child, name=f"grade-{s}",
+            target=worker_main, name=f"grade-{s}",
             args=(root, a, s, os.path.join(root, ".staging"), state_dir, settings))
         proc.start()
         proc.join(settings.student_seconds)
@@ -240,10 +240,3 @@ def connect(address: str):
         raise RuntimeError(f"no Dask scheduler answers at {address} ({err}); start one "
                            "with `.venv/bin/dask scheduler` and workers with "
                            f"`.venv/bin/dask worker {address} --nthreads 1`") from None
-
-
-def _grade_in_child(root, a, s, staging, state_dir, settings) -> None:
-    """The grading process of :func:`grade_job`, forked from :func:`worker_context`'s
-    server (a Dask worker's PATH need not start with the course environment)."""
-    venv_bin_first()
-    worker_main(root, a, s, staging, state_dir, settings)

@@ -31,7 +31,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .checks import judge
-from .config import Settings, grading_config
+from .config import Settings, grading_config, venv_bin_first
 from .execute import RISKY_FILES as _RISKY
 from .execute import shadows_module
 from .parts import earlier_parts
@@ -571,6 +571,7 @@ def worker_main(root, assignment, student, staging, state_dir, settings) -> None
     """Entry point of the worker process (own process group; output to a log file)."""
     os.setpgrp()
     die_with_parent()  # the forkserver goes when the batch or Dask worker that owns it does
+    venv_bin_first()  # a Dask worker's PATH need not start with the course environment
     # last resort if the batch that started us is gone: SIGALRM's default action ends us
     # (and, through PR_SET_PDEATHSIG, our kernel)
     signal.alarm(int(settings.student_seconds) + 60)
